@@ -1,0 +1,40 @@
+# wasp — the one binary; these targets are thin on purpose.
+GO      ?= go
+BIN     ?= bin/wasp
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: build run test bench fuzz lint fmt clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/wasp
+
+# The main job on the embedded log with demo credentials.
+run: build
+	$(BIN) run --demo
+
+# What CI runs: vet, the allocation tests (which only count right without
+# the race detector), then every test with the race detector.
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -run Allocations ./ingest
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+# Go benchmarks (the ingest HTTP load test is bench/ingest/run.sh).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The webhook parser's fuzz target, for FUZZTIME (default a minute).
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test ./schemas -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "not gofmt-ed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w .
+
+clean:
+	rm -rf bin

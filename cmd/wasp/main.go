@@ -1,0 +1,302 @@
+// Command wasp is the WhatsApp Cloud API stream processor: one binary for
+// the webhook ingester, the processors, the sender and analytics, on an
+// embedded log (the default) or on Kafka/Redpanda.
+//
+// The data path, as main wires it: config → log → stages → run → stop in
+// reverse order.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"wasp/ingest"
+	"wasp/stream"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `wasp — WhatsApp Cloud API stream processor
+
+Usage:
+  wasp run [--config FILE] [--demo] [--check]     every stage in one process
+  wasp ingest [--config FILE] [--check]           the webhook ingester alone
+  wasp version                                    print the version
+
+Flags:
+  --config FILE   YAML configuration (example: deploy/wasp.example.yaml);
+                  environment variables override it
+  --demo          run without a Meta app: a demo app secret and verify token
+  --check         validate the configuration and exit
+
+Environment (see README.md for all): WASP_DATA_DIR, WASP_LISTEN,
+WASP_ADMIN_LISTEN, WASP_APP_SECRET, WASP_VERIFY_TOKEN, WASP_KAFKA_BROKERS,
+WASP_API_TOKEN, WASP_LOG_LEVEL.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// run is main with its inputs and outputs passed in; it returns the exit
+// code: 0 done, 1 failed, 2 bad usage or configuration.
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "wasp", buildVersion())
+		return 0
+	case "help", "--help", "-h", "-help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "run", "ingest":
+	default:
+		fmt.Fprintf(stderr, "wasp: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+
+	fs := flag.NewFlagSet("wasp "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "YAML configuration file")
+	demo := fs.Bool("demo", false, "run without a Meta app, with demo credentials")
+	check := fs.Bool("check", false, "validate the configuration and exit")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "wasp %s: unexpected argument %q\n", cmd, fs.Arg(0))
+		return 2
+	}
+	cfg, err := loadConfig(*configPath, getenv)
+	if err == nil && *demo {
+		cfg.applyDemo()
+	}
+	if err == nil {
+		err = cfg.validate(*demo)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if *check {
+		fmt.Fprintf(stdout, "configuration is valid: %s log, webhooks on %s, admin on %s\n",
+			cfg.logKind(), cfg.Listen, cfg.AdminListen)
+		return 0
+	}
+
+	logger := newLogger(stderr, cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, logger, *demo); err != nil {
+		logger.Error(err.Error())
+		return 1
+	}
+	return 0
+}
+
+// serve builds the stages and runs them until ctx ends, then stops them in
+// reverse order, logging how long each stop took.
+func serve(ctx context.Context, cfg *Config, logger *slog.Logger, demo bool) error {
+	log, err := openLog(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	var stages stages
+	stages.add("log", func(sctx context.Context) error { <-sctx.Done(); return nil }, log.Close)
+
+	var apps []ingest.App
+	for _, a := range cfg.Apps {
+		apps = append(apps, ingest.App{ID: a.ID, Secret: a.Secret})
+	}
+	in, err := ingest.New(ingest.Config{
+		Addr:        cfg.Listen,
+		Apps:        apps,
+		VerifyToken: cfg.VerifyToken,
+		Topic:       cfg.Topics.Webhooks,
+		DLQTopic:    cfg.Topics.DLQ,
+		Logger:      logger.With("stage", "ingest"),
+	}, log)
+	if err != nil {
+		log.Close()
+		return err
+	}
+	stages.add("ingest", in.Run, nil)
+
+	adm := newAdmin(cfg, log)
+	stages.add("admin", adm.Run, nil)
+
+	logger.Info("wasp is running",
+		"version", buildVersion(),
+		"log", cfg.logKind(),
+		"webhook", "http://"+displayAddr(cfg.Listen)+"/webhook",
+		"admin", "http://"+displayAddr(cfg.AdminListen),
+	)
+	if demo {
+		logger.Info("demo mode: webhooks are signed with the demo app secret; try: " +
+			"curl 'http://" + displayAddr(cfg.Listen) + "/webhook?hub.mode=subscribe&hub.verify_token=" + demoVerifyToken + "&hub.challenge=42'")
+	}
+	return stages.run(ctx, logger)
+}
+
+// openLog opens the embedded log, or the Kafka log when brokers are set.
+func openLog(ctx context.Context, cfg *Config, logger *slog.Logger) (stream.Log, error) {
+	topics := stream.Topics{
+		Partitions:     cfg.Log.Partitions,
+		RetentionAge:   cfg.Log.Retention,
+		RetentionBytes: int64(cfg.Log.RetentionBytes),
+	}
+	if len(cfg.Kafka.Brokers) > 0 {
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		l, err := stream.NewKafka(cctx, stream.KafkaConfig{
+			Brokers:           cfg.Kafka.Brokers,
+			Topics:            topics,
+			ReplicationFactor: cfg.Kafka.ReplicationFactor,
+			Logger:            logger.With("component", "kafka"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("cannot connect to Kafka at %v (WASP_KAFKA_BROKERS): %w", cfg.Kafka.Brokers, err)
+		}
+		return l, nil
+	}
+	dir := filepath.Join(cfg.DataDir, "log")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("cannot create the data directory (WASP_DATA_DIR=%s): %w", cfg.DataDir, err)
+	}
+	l, err := stream.OpenBadger(stream.BadgerConfig{
+		Dir:          dir,
+		Topics:       topics,
+		MemTableSize: int64(cfg.Log.MemTableSize),
+		Logger:       logger.With("component", "badger"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w (is another wasp using WASP_DATA_DIR=%s?)", err, cfg.DataDir)
+	}
+	return l, nil
+}
+
+// stages runs the parts of the process together: when one fails or ctx
+// ends, all are stopped, in reverse order of their start.
+type stages struct{ list []stage }
+
+type stage struct {
+	name  string
+	run   func(context.Context) error
+	close func() error // after run returned; may be nil
+}
+
+func (s *stages) add(name string, run func(context.Context) error, close func() error) {
+	s.list = append(s.list, stage{name, run, close})
+}
+
+func (s *stages) run(ctx context.Context, logger *slog.Logger) error {
+	// Each stage gets its own context, cancelled in reverse order, so the
+	// ingester stops (and finishes its requests) before the log closes.
+	type running struct {
+		cancel context.CancelFunc
+		done   chan error
+	}
+	rs := make([]running, len(s.list))
+	failed := make(chan error, len(s.list))
+	for i, st := range s.list {
+		sctx, cancel := context.WithCancel(context.Background())
+		rs[i] = running{cancel, make(chan error, 1)}
+		go func() {
+			err := st.run(sctx)
+			if err != nil && sctx.Err() == nil {
+				failed <- fmt.Errorf("%s: %w", st.name, err)
+			}
+			rs[i].done <- err
+		}()
+	}
+	var first error
+	select {
+	case <-ctx.Done():
+		logger.Info("stopping")
+	case first = <-failed:
+		logger.Error("a stage failed; stopping", "err", first)
+	}
+	var errs []error
+	for i := len(s.list) - 1; i >= 0; i-- {
+		st, start := s.list[i], time.Now()
+		rs[i].cancel()
+		err := <-rs[i].done
+		if st.close != nil {
+			err = errors.Join(err, st.close())
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
+			errs = append(errs, fmt.Errorf("cannot stop %s: %w", st.name, err))
+		}
+		logger.Info("stopped", "stage", st.name, "took", time.Since(start).Round(time.Millisecond))
+	}
+	return errors.Join(append([]error{first}, errs...)...)
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func buildVersion() string {
+	if version != "dev" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+	}
+	return version
+}
+
+func (c *Config) logKind() string {
+	if len(c.Kafka.Brokers) > 0 {
+		return "kafka"
+	}
+	return "embedded"
+}
+
+// displayAddr turns ":8080" into "localhost:8080" for a clickable URL.
+func displayAddr(addr string) string {
+	if len(addr) > 0 && addr[0] == ':' {
+		return "localhost" + addr
+	}
+	return addr
+}
+
+// Demo credentials: they sign nothing real, and the demo's own simulator
+// uses them.
+const (
+	demoAppSecret   = "wasp-demo-app-secret"
+	demoVerifyToken = "wasp-demo-verify-token"
+)
+
+func (c *Config) applyDemo() {
+	if len(c.Apps) == 0 {
+		c.Apps = []AppConfig{{ID: "demo"}}
+	}
+	if c.Apps[0].Secret == "" {
+		c.Apps[0].Secret = demoAppSecret
+	}
+	if c.VerifyToken == "" {
+		c.VerifyToken = demoVerifyToken
+	}
+}

@@ -1,0 +1,338 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"wasp/ingest"
+	"wasp/schemas"
+	"wasp/stream"
+)
+
+// waspBin is the binary built once for the tests that run it as a user
+// would.
+var waspBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "wasp-bin")
+	if err != nil {
+		panic(err)
+	}
+	waspBin = filepath.Join(dir, "wasp")
+	out, err := exec.Command("go", "build", "-o", waspBin, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cannot build wasp: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestConfigErrorsNameTheSetting(t *testing.T) {
+	f := func(kv map[string]string, args []string, want string) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		code := run(args, env(kv), &out, &errb)
+		if code != 2 || !strings.Contains(errb.String(), want) {
+			t.Fatalf("wasp %v with %v: exit %d, stderr %q; want exit 2 naming %q", args, kv, code, errb.String(), want)
+		}
+	}
+	f(nil, []string{"run"}, "cannot start: WASP_APP_SECRET is empty (set it, or run with --demo)")
+	f(map[string]string{"WASP_APP_SECRET": "s"}, []string{"run"}, "WASP_VERIFY_TOKEN is empty")
+	ok := map[string]string{"WASP_APP_SECRET": "s", "WASP_VERIFY_TOKEN": "v"}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{k: v}
+		for a, b := range ok {
+			m[a] = b
+		}
+		return m
+	}
+	f(with("WASP_ADMIN_LISTEN", "0.0.0.0:9090"), []string{"run"}, "WASP_API_TOKEN is empty")
+	f(with("WASP_LISTEN", "8080"), []string{"run"}, "WASP_LISTEN=\"8080\" is not host:port")
+	f(with("WASP_PAIR_LIMIT", "45"), []string{"run"}, "WASP_PAIR_LIMIT")
+	f(with("WASP_THROUGHPUT_MPS", "fast"), []string{"run"}, "WASP_THROUGHPUT_MPS")
+	f(with("WASP_GRAPH_VERSION", "25"), []string{"run"}, "WASP_GRAPH_VERSION")
+	f(ok, []string{"run", "--nope"}, "flag provided but not defined")
+	f(ok, []string{"frobnicate"}, "unknown command")
+
+	cfgFile := filepath.Join(t.TempDir(), "wasp.yaml")
+	os.WriteFile(cfgFile, []byte("listen: ':8080'\nlisten_port: 9\n"), 0o600)
+	f(ok, []string{"run", "--config", cfgFile}, "field listen_port not found")
+}
+
+func TestCheck(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"run", "--check", "--demo"}, env(nil), &out, &errb); code != 0 {
+		t.Fatalf("--check --demo: exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "configuration is valid: embedded log") {
+		t.Fatalf("--check printed %q", out.String())
+	}
+	cfgFile := filepath.Join(t.TempDir(), "wasp.yaml")
+	os.WriteFile(cfgFile, []byte(`
+apps:
+  - {id: "1", secret: from-file}
+verify_token: v
+log: {partitions: 16, retention: 72h, retention_bytes: 2GiB}
+kafka: {brokers: [k1:9092]}
+`), 0o600)
+	out.Reset()
+	if code := run([]string{"run", "--check", "--config", cfgFile}, env(nil), &out, &errb); code != 0 {
+		t.Fatalf("--check with a file: exit %d: %s", code, errb.String())
+	}
+	cfg, err := loadConfig(cfgFile, env(map[string]string{"WASP_KAFKA_BROKERS": "a:1, b:2", "WASP_APP_SECRET": "from-env"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprintf("%v %v %v %v %v", cfg.Kafka.Brokers, cfg.Apps[0].Secret, cfg.Log.Partitions, cfg.Log.Retention, cfg.Log.RetentionBytes); got != "[a:1 b:2] from-env 16 72h0m0s 2147483648" {
+		t.Fatalf("config = %s", got)
+	}
+}
+
+// proc is a wasp process started from the built binary.
+type proc struct {
+	cmd     *exec.Cmd
+	webhook string
+	admin   string
+	out     *bytes.Buffer
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func startWasp(t *testing.T, kv map[string]string) *proc {
+	t.Helper()
+	p := &proc{webhook: freeAddr(t), admin: freeAddr(t), out: &bytes.Buffer{}}
+	p.cmd = exec.Command(waspBin, "run")
+	p.cmd.Env = append(os.Environ(), "WASP_LISTEN="+p.webhook, "WASP_ADMIN_LISTEN="+p.admin)
+	for k, v := range kv {
+		p.cmd.Env = append(p.cmd.Env, k+"="+v)
+	}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + p.admin + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("wasp did not become ready: %v\n%s", err, p.out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+var numbers = []string{"106540352242922", "106540352242923", "106540352242924"}
+
+// burst posts signed webhooks from several clients until stop is closed
+// (or n were acknowledged each), and returns the wamids answered 200, by
+// phone number.
+func burst(addr, secret string, clients, n int, stop <-chan struct{}) map[string]string {
+	var mu sync.Mutex
+	acked := map[string]string{}
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Timeout: 5 * time.Second}
+			for i := range n {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				number := numbers[(c+i)%len(numbers)]
+				wamid := fmt.Sprintf("wamid.kill.%d.%d", c, i)
+				body := webhookBody(number, wamid)
+				req, _ := http.NewRequest("POST", "http://"+addr+"/webhook", bytes.NewReader(body))
+				req.Header.Set("X-Hub-Signature-256", ingest.Sign(secret, body))
+				resp, err := client.Do(req)
+				if err != nil {
+					return // killed
+				}
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					mu.Lock()
+					acked[wamid] = number
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return acked
+}
+
+func webhookBody(number, wamid string) []byte {
+	return fmt.Appendf(nil, `{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":%q},"contacts":[{"profile":{"name":"Ana"},"wa_id":"5215550001111"}],"messages":[{"from":"5215550001111","id":%q,"timestamp":"1751247548","text":{"body":"hola"},"type":"text"}]},"field":"messages"}]}]}`, number, wamid)
+}
+
+// killDuringBurst posts webhooks and SIGKILLs wasp once some were
+// acknowledged, while the others are in flight.
+func killDuringBurst(t *testing.T, p *proc, secret string) map[string]string {
+	t.Helper()
+	stop := make(chan struct{})
+	result := make(chan map[string]string, 1)
+	go func() { result <- burst(p.webhook, secret, 16, 100_000, stop) }()
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if n := appendedRecords(t, p); n >= 2000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no burst got through:\n%s", p.out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Wait()
+	close(stop)
+	acked := <-result
+	if len(acked) < 2000 {
+		t.Fatalf("only %d webhooks acknowledged before the kill", len(acked))
+	}
+	return acked
+}
+
+// appendedRecords reads the ingester's counter from /metrics.
+func appendedRecords(t *testing.T, p *proc) int {
+	resp, err := http.Get("http://" + p.admin + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	buf.ReadFrom(resp.Body)
+	for _, line := range strings.Split(buf.String(), "\n") {
+		var n int
+		if _, err := fmt.Sscanf(line, "wasp_ingest_appended_records_total %d", &n); err == nil {
+			return n
+		}
+	}
+	return 0
+}
+
+// checkLog reads every webhook record and checks that each acknowledged
+// wamid is there, under its phone number.
+func checkLog(t *testing.T, l stream.Log, acked map[string]string) {
+	t.Helper()
+	c, err := l.Consume("check", schemas.TopicWebhooks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	found := map[string]bool{}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	missing := len(acked)
+	for missing > 0 {
+		rs, err := c.Fetch(ctx, 10_000)
+		if err != nil {
+			t.Fatalf("%d of %d acknowledged webhooks are not in the log: %v", missing, len(acked), err)
+		}
+		for _, r := range rs {
+			i := bytes.Index(r.Value, []byte(`"id":"wamid.kill.`))
+			if i < 0 {
+				t.Fatalf("unexpected record %.100s", r.Value)
+			}
+			wamid := string(r.Value[i+6 : i+6+bytes.IndexByte(r.Value[i+6:], '"')])
+			number, ok := acked[wamid]
+			if ok && !found[wamid] {
+				found[wamid] = true
+				missing--
+			}
+			if ok && string(r.Key) != number {
+				t.Fatalf("%s stored under key %s; want its phone_number_id %s", wamid, r.Key, number)
+			}
+		}
+	}
+}
+
+func TestKillLosesNoAcknowledgedWebhook(t *testing.T) {
+	dir := t.TempDir()
+	kv := map[string]string{"WASP_APP_SECRET": "s3cret", "WASP_VERIFY_TOKEN": "v", "WASP_DATA_DIR": dir}
+	acked := killDuringBurst(t, startWasp(t, kv), "s3cret")
+
+	// wasp starts again on the same data and takes webhooks.
+	p := startWasp(t, kv)
+	if got := burst(p.webhook, "s3cret", 1, 1, nil); len(got) != 1 {
+		t.Fatalf("after restart a webhook was not acknowledged:\n%s", p.out)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("graceful stop: %v\n%s", err, p.out)
+	}
+	if !strings.Contains(p.out.String(), "stopped stage=log") {
+		t.Fatalf("the log was not closed on SIGTERM:\n%s", p.out)
+	}
+
+	l, err := stream.OpenBadger(stream.BadgerConfig{Dir: filepath.Join(dir, "log")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	checkLog(t, l, acked)
+	t.Logf("%d webhooks acknowledged before SIGKILL, all in the log", len(acked))
+}
+
+func TestKillLosesNoAcknowledgedWebhookKafka(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	brokers := strings.Join(cluster.ListenAddrs(), ",")
+	kv := map[string]string{"WASP_APP_SECRET": "s3cret", "WASP_VERIFY_TOKEN": "v",
+		"WASP_DATA_DIR": t.TempDir(), "WASP_KAFKA_BROKERS": brokers}
+	acked := killDuringBurst(t, startWasp(t, kv), "s3cret")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	l, err := stream.NewKafka(ctx, stream.KafkaConfig{Brokers: cluster.ListenAddrs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	checkLog(t, l, acked)
+	t.Logf("%d webhooks acknowledged before SIGKILL, all in Kafka", len(acked))
+}
+
+func TestExampleConfigIsValid(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"run", "--check", "--config", "../../deploy/wasp.example.yaml"}, env(nil), &out, &errb); code != 0 {
+		t.Fatalf("deploy/wasp.example.yaml: exit %d: %s", code, errb.String())
+	}
+}

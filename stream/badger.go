@@ -1,0 +1,1032 @@
+package stream
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+	"golang.org/x/sys/unix"
+)
+
+// BadgerConfig configures the embedded log. The zero value works apart
+// from Dir.
+type BadgerConfig struct {
+	// Dir holds the log's files.
+	Dir string
+	// Topics are the settings every topic is created with.
+	Topics Topics
+	// RetentionInterval is how often retention runs. Zero means a minute.
+	RetentionInterval time.Duration
+	// MaxBatch caps the records one group commit writes. Zero means 4096.
+	MaxBatch int
+	// MemTableSize is Badger's memtable size; memory use grows with it.
+	// Zero means 16 MiB, fit for a small edge node.
+	MemTableSize int64
+	// SegmentSize is the size of the files holding the records. Retention
+	// frees space a file at a time. Zero means 64 MiB.
+	SegmentSize int64
+	// MinFreeBytes is the free disk space below which appends fail with
+	// ErrFull, before the disk is actually full. Zero means 64 MiB.
+	MinFreeBytes int64
+	// Logger receives Badger's warnings and errors. Nil means none.
+	Logger *slog.Logger
+}
+
+// Badger is the embedded log. Record bytes go to segment files, one
+// stream shared by every partition (see segments); a Badger database holds
+// the index from each record's offset to its place in the segments, the
+// partitions' state and every group's committed offsets.
+//
+// Appends go through one writer goroutine: it takes whatever appends are
+// pending, writes their frames to the current segment with one write,
+// gives them the next offsets of their partitions and hands the index
+// entries to Badger as one transaction, without waiting. A syncer goroutine
+// syncs the segment once for all the batches written since its last sync,
+// while Badger syncs its own log once per group of transactions (group
+// commit on both sides, so the number of syncs stays flat as load grows).
+// A batch is answered, and its records shown to consumers, when both its
+// frames and its index are synced.
+//
+// Badger keys:
+//
+//	'd' topic partition offset time → segment, position, frame length
+//	'm' topic partition             → next offset, bytes held
+//	't' topic                       → partition count (fixed at creation)
+//	'c' group 0 topic partition     → the group's next offset
+//	'w'                             → segment and position of the next write
+type Badger struct {
+	cfg    BadgerConfig
+	topics Topics
+	db     *badger.DB
+	segs   *segments
+	reqs   chan *appendReq
+	toSync chan *commitment // writer → syncer
+
+	mu     sync.Mutex // guards parts, wake and closed
+	parts  map[string][]*partState
+	wake   chan struct{} // closed and replaced on every commit
+	closed bool
+
+	inflight chan struct{} // a slot per batch handed to Badger and not yet synced
+
+	stop       chan struct{} // closed by Close
+	writerDone chan struct{} // closed when the writer's last batch is answered
+	wg         sync.WaitGroup
+}
+
+// commitment is a batch of appends handed to Badger, in one or more
+// transactions, waiting for them to be synced.
+type commitment struct {
+	reqs    []*appendReq
+	files   []*os.File           // segment files written, to sync
+	ends    map[*partState]int64 // each touched partition's next offset after the batch
+	pending atomic.Int32         // transactions not yet synced
+	mu      sync.Mutex
+	err     error
+}
+
+var _ Log = (*Badger)(nil)
+
+type appendReq struct {
+	ctx  context.Context
+	recs []*Record
+	done chan error
+}
+
+// partState is what the log knows of one partition.
+type partState struct {
+	prefix []byte // 'd' topic partition
+	meta   []byte // 'm' topic partition
+
+	assigned int64 // next offset to assign; the writer's alone
+
+	// Under Badger.mu:
+	next  int64 // end of what is synced: consumers read below it
+	bytes int64 // size of the records in the partition, for retention
+}
+
+var (
+	badgerCommits = metrics.NewCounter(`wasp_stream_commits_total{log="badger"}`)
+	badgerRecords = metrics.NewCounter(`wasp_stream_appended_records_total{log="badger"}`)
+	badgerBytes   = metrics.NewCounter(`wasp_stream_appended_bytes_total{log="badger"}`)
+
+	badgerErrors   = metrics.NewCounter(`wasp_stream_commit_errors_total{log="badger"}`)
+	badgerRetained = metrics.NewCounter(`wasp_stream_retention_deleted_records_total{log="badger"}`)
+	badgerSegsGone = metrics.NewCounter(`wasp_stream_retention_deleted_segments_total{log="badger"}`)
+	badgerSyncs    = metrics.NewCounter(`wasp_stream_syncs_total{log="badger"}`)
+	badgerSyncSecs = metrics.NewHistogram(`wasp_stream_sync_duration_seconds{log="badger"}`)
+	badgerSkipped  = metrics.NewCounter(`wasp_stream_unreadable_records_total{log="badger"}`)
+)
+
+// OpenBadger opens (or creates) the embedded log in cfg.Dir.
+func OpenBadger(cfg BadgerConfig) (*Badger, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("cannot open the embedded log: no directory")
+	}
+	if cfg.RetentionInterval <= 0 {
+		cfg.RetentionInterval = time.Minute
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 4096
+	}
+	if cfg.MemTableSize <= 0 {
+		cfg.MemTableSize = 16 << 20
+	}
+	if cfg.SegmentSize <= 0 {
+		cfg.SegmentSize = 64 << 20
+	}
+	if cfg.MinFreeBytes <= 0 {
+		cfg.MinFreeBytes = 64 << 20
+	}
+	db, err := badger.Open(EdgeOptions(filepath.Join(cfg.Dir, "index"), cfg.MemTableSize, cfg.Logger))
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the embedded log in %q: %w", cfg.Dir, err)
+	}
+	l := &Badger{
+		cfg:    cfg,
+		topics: cfg.Topics.withDefaults(),
+		db:     db,
+		reqs:   make(chan *appendReq, 1024),
+		toSync: make(chan *commitment, maxInflightBatches),
+		parts:  map[string][]*partState{},
+		wake:   make(chan struct{}),
+		stop:   make(chan struct{}),
+
+		writerDone: make(chan struct{}),
+		inflight:   make(chan struct{}, maxInflightBatches),
+	}
+	seg, pos, err := l.loadState()
+	if err == nil {
+		l.segs, err = openSegments(filepath.Join(cfg.Dir, "segments"), cfg.SegmentSize, seg, pos)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cannot open the embedded log in %q: %w", cfg.Dir, err)
+	}
+	l.wg.Add(3)
+	go l.writeLoop()
+	go l.syncLoop()
+	go l.retentionLoop()
+	return l, nil
+}
+
+// loadState loads every topic (retention needs them all) and returns where
+// the next write goes.
+func (l *Badger) loadState() (seg uint64, pos int64, err error) {
+	var topics []string
+	seg = 1
+	err = l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{'t'}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			topics = append(topics, string(it.Item().Key()[1:]))
+		}
+		item, err := txn.Get(writePosKey)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			ref, err := decodeSegRef(v)
+			seg, pos = ref.seg, ref.pos
+			return err
+		})
+	})
+	for _, t := range topics {
+		if err == nil {
+			_, err = l.loadTopic(t)
+		}
+	}
+	return seg, pos, err
+}
+
+var writePosKey = []byte{'w'}
+
+// EdgeOptions are Badger options for a small node: small memtables and
+// caches, every value (all small: index entries, offsets) in the LSM tree,
+// no compression, a single writer so no conflict detection, and synced
+// writes. Badger's defaults take gigabytes; these keep the process within
+// tens of megabytes.
+func EdgeOptions(dir string, memTable int64, log *slog.Logger) badger.Options {
+	return badger.DefaultOptions(dir).
+		WithMemTableSize(memTable).
+		WithNumMemtables(2).
+		WithNumLevelZeroTables(2).
+		WithNumLevelZeroTablesStall(8).
+		WithBaseTableSize(4 << 20).
+		WithBlockCacheSize(8 << 20).
+		WithIndexCacheSize(8 << 20).
+		WithValueThreshold(1 << 10).
+		WithValueLogFileSize(16 << 20).
+		WithNumCompactors(2).
+		WithNumGoroutines(2).
+		WithCompression(options.None).
+		WithDetectConflicts(false).
+		WithMetricsEnabled(false).
+		WithSyncWrites(true).
+		WithLogger(badgerLogger{log})
+}
+
+// Append implements Log.
+func (l *Badger) Append(ctx context.Context, recs ...*Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	req := &appendReq{ctx: ctx, recs: recs, done: make(chan error, 1)}
+	select {
+	case l.reqs <- req:
+	case <-l.stop:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued the request is committed or failed by the writer: wait
+	// for its answer even if ctx ends, so that the caller never gets an
+	// error for a record that became durable.
+	select {
+	case err := <-req.done:
+		return err
+	case <-l.writerDone:
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return ErrClosed // queued after the writer's last look
+		}
+	}
+}
+
+// maxInflightBatches bounds the batches handed to Badger and not yet
+// synced; the writer waits for a slot, which pushes back on appenders.
+const maxInflightBatches = 64
+
+func (l *Badger) writeLoop() {
+	defer l.wg.Done()
+	defer func() {
+		// Wait for the batches in flight, then let late appenders go.
+		close(l.toSync)
+		for range cap(l.inflight) {
+			l.inflight <- struct{}{}
+		}
+		close(l.writerDone)
+	}()
+	for {
+		var batch []*appendReq
+		select {
+		case req := <-l.reqs:
+			batch = append(batch, req)
+		case <-l.stop:
+			l.drainClosed()
+			return
+		}
+		n := len(batch[0].recs)
+	gather:
+		for n < l.cfg.MaxBatch {
+			select {
+			case req := <-l.reqs:
+				batch = append(batch, req)
+				n += len(req.recs)
+			default:
+				break gather
+			}
+		}
+		// An appender that gave up before the write gets its context's
+		// error, and its records are not written.
+		live := batch[:0]
+		for _, req := range batch {
+			if err := req.ctx.Err(); err != nil {
+				req.done <- err
+			} else {
+				live = append(live, req)
+			}
+		}
+		if len(live) > 0 {
+			l.inflight <- struct{}{}
+			l.commit(live)
+		}
+	}
+}
+
+// drainClosed fails appends queued when Close was called.
+func (l *Badger) drainClosed() {
+	for {
+		select {
+		case req := <-l.reqs:
+			req.done <- ErrClosed
+		default:
+			return
+		}
+	}
+}
+
+// commit writes a batch of appends to the segments, gives the records
+// their offsets and hands the index to Badger, in as few transactions as
+// Badger allows, without waiting for either to sync. Offsets of a write
+// that failed are not reused: a partition may skip offsets after an error,
+// and consumers read past the gap.
+func (l *Badger) commit(batch []*appendReq) {
+	start := time.Now()
+	c := &commitment{reqs: batch, ends: map[*partState]int64{}}
+	c.pending.Add(1) // the writer's own hold, released at the end
+	defer l.synced(c, nil)
+	if err := l.checkSpace(); err != nil {
+		c.fail(err)
+		return
+	}
+	var recs []*Record
+	var encoded [][]byte
+	nbytes := 0
+	for _, req := range batch {
+		for _, r := range req.recs {
+			if r.Time.IsZero() {
+				r.Time = start
+			}
+			recs = append(recs, r)
+			encoded = append(encoded, encodeRecord(r))
+			nbytes += len(encoded[len(encoded)-1])
+		}
+	}
+	refs, files, err := l.segs.appendFrames(encoded)
+	if err != nil {
+		c.fail(l.failed(err))
+		return
+	}
+	c.files = files
+	c.pending.Add(1)
+	l.toSync <- c
+
+	var inTxn []*partState // partitions touched by the open transaction
+	txn := l.db.NewTransaction(true)
+	// send hands the open transaction to Badger with each touched
+	// partition's state and the write position, and opens the next one.
+	send := func() error {
+		l.mu.Lock()
+		for _, p := range inTxn {
+			if err := txn.Set(p.meta, encodePartMeta(p.assigned, p.bytes)); err != nil {
+				l.mu.Unlock()
+				return err
+			}
+		}
+		l.mu.Unlock()
+		end := segRef{seg: l.segs.cur.Load(), pos: l.segs.curPos}
+		if err := txn.Set(writePosKey, end.encode()); err != nil {
+			return err
+		}
+		for _, p := range inTxn {
+			c.ends[p] = p.assigned
+		}
+		inTxn = inTxn[:0]
+		c.pending.Add(1)
+		txn.CommitWith(func(err error) { l.synced(c, err) })
+		txn = l.db.NewTransaction(true)
+		return nil
+	}
+	err = func() error {
+		for i, r := range recs {
+			ps, err := l.loadTopic(r.Topic)
+			if err != nil {
+				return err
+			}
+			p := ps[partitionFor(r.Key, int32(len(ps)))]
+			key, val := dataKey(p.prefix, p.assigned, r.Time), refs[i].encode()
+			err = txn.Set(key, val)
+			if errors.Is(err, badger.ErrTxnTooBig) {
+				if err = send(); err == nil {
+					err = txn.Set(key, val)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(inTxn, p) {
+				inTxn = append(inTxn, p)
+			}
+			r.Partition, r.Offset = partIndex(p.prefix), p.assigned
+			p.assigned++
+			l.mu.Lock()
+			p.bytes += refs[i].n
+			l.mu.Unlock()
+		}
+		return send()
+	}()
+	txn.Discard()
+	if err != nil {
+		c.fail(l.failed(err))
+	}
+	badgerCommits.Inc()
+	badgerRecords.Add(len(recs))
+	badgerBytes.Add(nbytes)
+}
+
+// syncLoop syncs the segment files written by every batch waiting for it,
+// with one sync per file for all of them.
+func (l *Badger) syncLoop() {
+	defer l.wg.Done()
+	for c := range l.toSync {
+		group := []*commitment{c}
+	gather:
+		for {
+			select {
+			case c, ok := <-l.toSync:
+				if !ok {
+					break gather
+				}
+				group = append(group, c)
+			default:
+				break gather
+			}
+		}
+		var files []*os.File
+		for _, c := range group {
+			for _, f := range c.files {
+				if !slices.Contains(files, f) {
+					files = append(files, f)
+				}
+			}
+		}
+		start := time.Now()
+		err := syncFiles(files)
+		badgerSyncs.Inc()
+		badgerSyncSecs.UpdateDuration(start)
+		for _, c := range group {
+			l.synced(c, err)
+		}
+	}
+}
+
+// checkSpace refuses writes while the disk is nearly full, so that the log
+// fails cleanly (and the ingester answers 503) rather than running out of
+// space in the middle of a write.
+func (l *Badger) checkSpace() error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(l.cfg.Dir, &st); err != nil {
+		return nil // cannot tell; the write itself will say
+	}
+	if free := int64(st.Bavail) * int64(st.Bsize); free < l.cfg.MinFreeBytes {
+		return fmt.Errorf("%w: %d MiB free in %s, below the %d MiB reserve", ErrFull, free>>20, l.cfg.Dir, l.cfg.MinFreeBytes>>20)
+	}
+	return nil
+}
+
+// synced is called once per transaction of c when Badger has written and
+// synced it (or failed), once by the syncer for the segment, and once by
+// the writer. The last call answers the appends and shows the records to
+// consumers.
+func (l *Badger) synced(c *commitment, err error) {
+	if err != nil {
+		c.fail(l.failed(err))
+	}
+	if c.pending.Add(-1) > 0 {
+		return
+	}
+	if c.err == nil {
+		l.mu.Lock()
+		for p, end := range c.ends {
+			p.next = max(p.next, end)
+		}
+		close(l.wake)
+		l.wake = make(chan struct{})
+		l.mu.Unlock()
+	}
+	for _, req := range c.reqs {
+		req.done <- c.err
+	}
+	<-l.inflight
+}
+
+func (c *commitment) fail(err error) {
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = err
+	}
+	c.mu.Unlock()
+}
+
+// failed maps a Badger write error to the log's sentinels.
+func (l *Badger) failed(err error) error {
+	badgerErrors.Inc()
+	switch {
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EROFS), errors.Is(err, syscall.EDQUOT):
+		return fmt.Errorf("%w: %w", ErrFull, err)
+	case errors.Is(err, badger.ErrDBClosed):
+		return ErrClosed
+	}
+	return fmt.Errorf("cannot append to the embedded log: %w", err)
+}
+
+// loadTopic returns the partitions of topic, creating the topic on first use
+// and reading each partition's state from the store.
+func (l *Badger) loadTopic(topic string) ([]*partState, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, ErrClosed
+	}
+	if ps := l.parts[topic]; ps != nil {
+		return ps, nil
+	}
+	if len(topic) == 0 || len(topic) > 255 {
+		return nil, fmt.Errorf("cannot use topic %q: its name must have 1 to 255 bytes", topic)
+	}
+	n := l.topics.Partitions
+	tkey := append([]byte{'t'}, topic...)
+	var ps []*partState
+	err := l.db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(tkey)
+		switch {
+		case err == nil:
+			if err := item.Value(func(v []byte) error {
+				if len(v) != 4 {
+					return fmt.Errorf("corrupt partition count of topic %q", topic)
+				}
+				n = int32(binary.BigEndian.Uint32(v))
+				return nil
+			}); err != nil {
+				return err
+			}
+		case errors.Is(err, badger.ErrKeyNotFound):
+			if err := txn.Set(tkey, binary.BigEndian.AppendUint32(nil, uint32(n))); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+		for i := range n {
+			p := &partState{prefix: partKey('d', topic, i), meta: partKey('m', topic, i)}
+			item, err := txn.Get(p.meta)
+			if err == nil {
+				err = item.Value(func(v []byte) error {
+					p.next, p.bytes, err = decodePartMeta(v)
+					p.assigned = p.next
+					return err
+				})
+			}
+			if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+				return err
+			}
+			ps = append(ps, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot load topic %q: %w", topic, err)
+	}
+	l.parts[topic] = ps
+	return ps, nil
+}
+
+// Consume implements Log.
+func (l *Badger) Consume(group string, topics ...string) (Consumer, error) {
+	c := &badgerConsumer{l: l, group: group}
+	for _, topic := range topics {
+		ps, err := l.loadTopic(topic)
+		if err != nil {
+			return nil, err
+		}
+		for i, p := range ps {
+			cp := &consumerPart{topic: topic, index: int32(i), state: p,
+				commitKey: append(append([]byte{'c'}, group...), partKey(0, topic, int32(i))...)}
+			err := l.db.View(func(txn *badger.Txn) error {
+				item, err := txn.Get(cp.commitKey)
+				if errors.Is(err, badger.ErrKeyNotFound) {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				return item.Value(func(v []byte) error {
+					if len(v) != 8 {
+						return errors.New("corrupt committed offset")
+					}
+					cp.pos = int64(binary.BigEndian.Uint64(v))
+					return nil
+				})
+			})
+			if err != nil {
+				return nil, fmt.Errorf("cannot read the offset of group %q on %s/%d: %w", group, topic, i, err)
+			}
+			c.parts = append(c.parts, cp)
+		}
+	}
+	return c, nil
+}
+
+type badgerConsumer struct {
+	l      *Badger
+	group  string
+	parts  []*consumerPart
+	first  int // partition to read first, rotated for fairness
+	closed bool
+}
+
+type consumerPart struct {
+	topic     string
+	index     int32
+	state     *partState
+	commitKey []byte
+	pos       int64 // next offset to fetch
+}
+
+// Fetch implements Consumer.
+func (c *badgerConsumer) Fetch(ctx context.Context, max int) ([]*Record, error) {
+	if max <= 0 {
+		max = 1
+	}
+	for {
+		c.l.mu.Lock()
+		closed, wake := c.l.closed || c.closed, c.l.wake
+		c.l.mu.Unlock()
+		if closed {
+			return nil, ErrClosed
+		}
+		recs, err := c.read(max)
+		if err != nil || len(recs) > 0 {
+			return recs, err
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// read returns what is there to read now, without waiting.
+func (c *badgerConsumer) read(max int) ([]*Record, error) {
+	var recs []*Record
+	err := c.l.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.PrefetchValues = false
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		n := len(c.parts)
+		for i := 0; i < n && len(recs) < max; i++ {
+			cp := c.parts[(c.first+i)%n]
+			c.l.mu.Lock()
+			end := cp.state.next
+			c.l.mu.Unlock()
+			if cp.pos >= end {
+				continue
+			}
+			seek := binary.BigEndian.AppendUint64(append([]byte(nil), cp.state.prefix...), uint64(cp.pos))
+			for it.Seek(seek); it.ValidForPrefix(cp.state.prefix) && len(recs) < max; it.Next() {
+				off, _ := parseDataKey(it.Item().Key(), len(cp.state.prefix))
+				if off >= end {
+					break
+				}
+				cp.pos = off + 1
+				var ref segRef
+				err := it.Item().Value(func(v []byte) (err error) {
+					ref, err = decodeSegRef(v)
+					return err
+				})
+				if err != nil {
+					return fmt.Errorf("%s/%d at offset %d: %w", cp.topic, cp.index, off, err)
+				}
+				r, err := c.l.segs.read(ref)
+				if errors.Is(err, errSegmentGone) || errors.Is(err, errCorrupt) {
+					// Removed by retention meanwhile, or a record whose
+					// write never completed (never acknowledged).
+					badgerSkipped.Inc()
+					continue
+				}
+				if err != nil {
+					return fmt.Errorf("%s/%d at offset %d: %w", cp.topic, cp.index, off, err)
+				}
+				r.Topic, r.Partition, r.Offset = cp.topic, cp.index, off
+				recs = append(recs, r)
+			}
+		}
+		c.first++
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the embedded log: %w", err)
+	}
+	return recs, nil
+}
+
+// Commit implements Consumer.
+func (c *badgerConsumer) Commit(ctx context.Context, offsets ...Offset) error {
+	if len(offsets) == 0 {
+		return nil
+	}
+	err := c.l.db.Update(func(txn *badger.Txn) error {
+		for _, o := range offsets {
+			key := append(append([]byte{'c'}, c.group...), partKey(0, o.Topic, o.Partition)...)
+			if err := txn.Set(key, binary.BigEndian.AppendUint64(nil, uint64(o.Next))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, badger.ErrDBClosed) {
+		return ErrClosed
+	}
+	if err != nil {
+		return fmt.Errorf("cannot commit offsets of group %q: %w", c.group, err)
+	}
+	return nil
+}
+
+// Close implements Consumer.
+func (c *badgerConsumer) Close() error {
+	c.closed = true
+	return nil
+}
+
+func (l *Badger) retentionLoop() {
+	defer l.wg.Done()
+	t := time.NewTicker(l.cfg.RetentionInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if err := l.ApplyRetention(); err != nil && l.cfg.Logger != nil {
+				l.cfg.Logger.Warn("retention of the embedded log failed", "err", err)
+			}
+		case <-l.stop:
+			return
+		}
+	}
+}
+
+// ApplyRetention deletes, in every partition, the records older than the
+// retention age and the oldest records beyond the size cap, then lets
+// Badger reclaim the space of the value log. It runs periodically on its
+// own; tests and operators may call it.
+func (l *Badger) ApplyRetention() error {
+	l.mu.Lock()
+	var all []*partState
+	for _, ps := range l.parts {
+		all = append(all, ps...)
+	}
+	l.mu.Unlock()
+	cutoff := time.Now().Add(-l.topics.RetentionAge)
+	oldest := l.segs.cur.Load() // the oldest segment still referenced
+	for _, p := range all {
+		for {
+			more, err := l.trim(p, cutoff)
+			if err != nil {
+				return fmt.Errorf("cannot apply retention: %w", err)
+			}
+			if !more {
+				break
+			}
+		}
+		seg, err := l.firstSegment(p)
+		if err != nil {
+			return fmt.Errorf("cannot apply retention: %w", err)
+		}
+		oldest = min(oldest, seg)
+	}
+	n, err := l.segs.removeBefore(oldest)
+	badgerSegsGone.Add(n)
+	if err != nil {
+		return fmt.Errorf("cannot remove segments: %w", err)
+	}
+	return nil
+}
+
+// firstSegment is the segment of a partition's oldest record, or the
+// largest id if the partition is empty.
+func (l *Badger) firstSegment(p *partState) (uint64, error) {
+	seg := uint64(1<<64 - 1)
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: p.prefix})
+		defer it.Close()
+		it.Rewind()
+		if !it.Valid() {
+			return nil
+		}
+		return it.Item().Value(func(v []byte) error {
+			ref, err := decodeSegRef(v)
+			seg = ref.seg
+			return err
+		})
+	})
+	return seg, err
+}
+
+// trim deletes the head of one partition, up to a bound, and says whether
+// there may be more. The writer may append meanwhile: the byte count is
+// adjusted by what was deleted, never overwritten.
+func (l *Badger) trim(p *partState, cutoff time.Time) (more bool, err error) {
+	l.mu.Lock()
+	excess := p.bytes - l.topics.RetentionBytes
+	l.mu.Unlock()
+	const bound = 50_000
+	var keys [][]byte
+	var freed int64
+	err = l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: p.prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid() && len(keys) < bound; it.Next() {
+			item := it.Item()
+			_, t := parseDataKey(item.Key(), len(p.prefix))
+			if freed >= excess && !t.Before(cutoff) {
+				break
+			}
+			err := item.Value(func(v []byte) error {
+				ref, err := decodeSegRef(v)
+				freed += ref.n
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			keys = append(keys, item.KeyCopy(nil))
+		}
+		return nil
+	})
+	if err != nil || len(keys) == 0 {
+		return false, err
+	}
+	wb := l.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, k := range keys {
+		if err := wb.Delete(k); err != nil {
+			return false, err
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return false, err
+	}
+	l.mu.Lock()
+	p.bytes -= freed
+	l.mu.Unlock()
+	badgerRetained.Add(len(keys))
+	// The byte count is persisted by the next append to this partition; if
+	// none comes before a crash, the count reads high and the next retention
+	// pass trims a little early, which is safe.
+	return len(keys) == bound, nil
+}
+
+// Close implements Log: it stops the writer after the appends in flight,
+// then closes Badger, which syncs its files.
+func (l *Badger) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.mu.Unlock()
+	close(l.stop)
+	l.wg.Wait()
+	l.mu.Lock()
+	close(l.wake) // wakes waiting fetches, which then see closed
+	l.mu.Unlock()
+	if err := errors.Join(l.db.Close(), l.segs.close()); err != nil {
+		return fmt.Errorf("cannot close the embedded log: %w", err)
+	}
+	return nil
+}
+
+// Ping reports whether the log takes appends.
+func (l *Badger) Ping(context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed || l.db.IsClosed() {
+		return ErrClosed
+	}
+	return nil
+}
+
+func partKey(kind byte, topic string, i int32) []byte {
+	k := make([]byte, 0, 2+len(topic)+4)
+	if kind != 0 {
+		k = append(k, kind)
+	}
+	k = append(k, byte(len(topic)))
+	k = append(k, topic...)
+	return binary.BigEndian.AppendUint32(k, uint32(i))
+}
+
+func partIndex(prefix []byte) int32 {
+	return int32(binary.BigEndian.Uint32(prefix[len(prefix)-4:]))
+}
+
+func dataKey(prefix []byte, off int64, t time.Time) []byte {
+	k := make([]byte, 0, len(prefix)+16)
+	k = append(k, prefix...)
+	k = binary.BigEndian.AppendUint64(k, uint64(off))
+	return binary.BigEndian.AppendUint64(k, uint64(t.UnixNano()))
+}
+
+func parseDataKey(k []byte, prefixLen int) (int64, time.Time) {
+	k = k[prefixLen:]
+	return int64(binary.BigEndian.Uint64(k)), time.Unix(0, int64(binary.BigEndian.Uint64(k[8:])))
+}
+
+func encodePartMeta(next, size int64) []byte {
+	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(next)), uint64(size))
+}
+
+func decodePartMeta(v []byte) (next, size int64, err error) {
+	if len(v) != 16 {
+		return 0, 0, errors.New("corrupt partition state")
+	}
+	return int64(binary.BigEndian.Uint64(v)), int64(binary.BigEndian.Uint64(v[8:])), nil
+}
+
+// encodeRecord lays out time, key, headers and value.
+func encodeRecord(r *Record) []byte {
+	n := 8 + 5 + len(r.Key) + 5 + len(r.Value)
+	for _, h := range r.Headers {
+		n += 10 + len(h.Key) + len(h.Value)
+	}
+	b := make([]byte, 0, n)
+	b = binary.BigEndian.AppendUint64(b, uint64(r.Time.UnixNano()))
+	b = appendBytes(b, r.Key)
+	b = binary.AppendUvarint(b, uint64(len(r.Headers)))
+	for _, h := range r.Headers {
+		b = appendBytes(b, []byte(h.Key))
+		b = appendBytes(b, h.Value)
+	}
+	return append(b, r.Value...)
+}
+
+func appendBytes(b, v []byte) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(v))), v...)
+}
+
+var errCorrupt = errors.New("corrupt record")
+
+// decodeRecord parses what encodeRecord wrote; the record aliases b.
+func decodeRecord(b []byte) (*Record, error) {
+	if len(b) < 8 {
+		return nil, errCorrupt
+	}
+	r := &Record{Time: time.Unix(0, int64(binary.BigEndian.Uint64(b)))}
+	b = b[8:]
+	var ok bool
+	if r.Key, b, ok = readBytes(b); !ok {
+		return nil, errCorrupt
+	}
+	nh, n := binary.Uvarint(b)
+	if n <= 0 || nh > uint64(len(b)) {
+		return nil, errCorrupt
+	}
+	b = b[n:]
+	if nh > 0 {
+		r.Headers = make([]Header, nh)
+		for i := range r.Headers {
+			var k []byte
+			if k, b, ok = readBytes(b); !ok {
+				return nil, errCorrupt
+			}
+			r.Headers[i].Key = string(k)
+			if r.Headers[i].Value, b, ok = readBytes(b); !ok {
+				return nil, errCorrupt
+			}
+		}
+	}
+	r.Value = b
+	return r, nil
+}
+
+func readBytes(b []byte) (v, rest []byte, ok bool) {
+	n, w := binary.Uvarint(b)
+	if w <= 0 || n > uint64(len(b)-w) {
+		return nil, nil, false
+	}
+	b = b[w:]
+	if n == 0 {
+		return nil, b, true
+	}
+	return b[:n:n], b[n:], true
+}
+
+// badgerLogger passes Badger's warnings and errors to slog; its info and
+// debug chatter is dropped.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) {
+	if b.l != nil {
+		b.l.Error("badger: " + fmt.Sprintf(f, a...))
+	}
+}
+
+func (b badgerLogger) Warningf(f string, a ...any) {
+	if b.l != nil {
+		b.l.Warn("badger: " + fmt.Sprintf(f, a...))
+	}
+}
+
+func (badgerLogger) Infof(string, ...any)  {}
+func (badgerLogger) Debugf(string, ...any) {}

@@ -1,0 +1,11 @@
+package stream
+
+import "errors"
+
+var (
+	// ErrClosed is returned by a Log or Consumer used after Close.
+	ErrClosed = errors.New("stream: closed")
+	// ErrFull is returned by Append when the log cannot take more data: the
+	// disk is full or read-only. Retrying later may succeed.
+	ErrFull = errors.New("stream: log full or not writable")
+)

@@ -1,0 +1,262 @@
+package stream
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// segments are the files that hold the embedded log's record bytes: one
+// stream shared by all partitions, appended in order and never rewritten,
+// cut into files of a fixed size so that retention removes whole files.
+// Badger holds the index (where each record is) and all other state.
+//
+// A frame is the record's length (4 bytes), the CRC-32C of the record (4
+// bytes), then the record as encodeRecord lays it out. Files are created at
+// their full size, so appending never changes a file's size and a sync
+// writes only data.
+type segments struct {
+	dir  string
+	size int64
+
+	mu    sync.RWMutex // guards files
+	files map[uint64]*os.File
+
+	cur     atomic.Uint64 // the file being appended to
+	curPos  int64         // where, the writer's own
+	curSize int64         // its size, the writer's own
+}
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+const frameHeader = 8
+
+// errSegmentGone is read's error for a record whose file retention removed.
+var errSegmentGone = errors.New("segment removed by retention")
+
+// segRef says where a record's frame is: its file, its position and the
+// frame's length. It is the value of the record's index key.
+type segRef struct {
+	seg uint64
+	pos int64
+	n   int64
+}
+
+func (r segRef) encode() []byte {
+	b := binary.BigEndian.AppendUint64(make([]byte, 0, 20), r.seg)
+	b = binary.BigEndian.AppendUint64(b, uint64(r.pos))
+	return binary.BigEndian.AppendUint32(b, uint32(r.n))
+}
+
+func decodeSegRef(b []byte) (segRef, error) {
+	if len(b) != 20 {
+		return segRef{}, errCorrupt
+	}
+	return segRef{seg: binary.BigEndian.Uint64(b), pos: int64(binary.BigEndian.Uint64(b[8:])),
+		n: int64(binary.BigEndian.Uint32(b[16:]))}, nil
+}
+
+// openSegments opens the segment files in dir and resumes appending at
+// (seg, pos), where the last synced write ended. Files after seg hold
+// nothing that was acknowledged and are removed.
+func openSegments(dir string, size int64, seg uint64, pos int64) (*segments, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	s := &segments{dir: dir, size: size, files: map[uint64]*os.File{}, curPos: pos}
+	s.cur.Store(seg)
+	names, err := filepath.Glob(filepath.Join(dir, "*.seg"))
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		id, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(name), ".seg"), 16, 64)
+		if err != nil {
+			continue
+		}
+		if id > seg {
+			if err := os.Remove(name); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		f, err := os.OpenFile(name, os.O_RDWR, 0)
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		s.files[id] = f
+	}
+	if f := s.files[seg]; f == nil {
+		if _, err := s.create(seg, size); err != nil {
+			s.close()
+			return nil, err
+		}
+		s.curSize = size
+	} else if fi, err := f.Stat(); err != nil {
+		s.close()
+		return nil, err
+	} else {
+		s.curSize = fi.Size()
+	}
+	return s, nil
+}
+
+func (s *segments) path(id uint64) string {
+	return filepath.Join(s.dir, fmt.Sprintf("%016x.seg", id))
+}
+
+// create makes segment id with room for size bytes.
+func (s *segments) create(id uint64, size int64) (*os.File, error) {
+	f, err := os.OpenFile(s.path(id), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Truncate(size); err != nil {
+		f.Close()
+		return nil, err
+	}
+	// The new file must survive a crash along with what is written to it.
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if d, err := os.Open(s.dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	s.mu.Lock()
+	s.files[id] = f
+	s.mu.Unlock()
+	return f, nil
+}
+
+// appendFrames writes the frames of recs (already encoded) at the end of
+// the stream, rolling to a new file when the current one is full, and
+// returns where each frame went and the files written to. It does not
+// sync. Only the writer calls it.
+func (s *segments) appendFrames(encoded [][]byte) ([]segRef, []*os.File, error) {
+	refs := make([]segRef, len(encoded))
+	var written []*os.File
+	var buf []byte
+	start := s.curPos
+	cur := s.cur.Load()
+	flush := func() error {
+		if len(buf) == 0 {
+			return nil
+		}
+		s.mu.RLock()
+		f := s.files[cur]
+		s.mu.RUnlock()
+		if _, err := f.WriteAt(buf, start); err != nil {
+			return err
+		}
+		if !slices.Contains(written, f) {
+			written = append(written, f)
+		}
+		buf = buf[:0]
+		return nil
+	}
+	for i, rec := range encoded {
+		n := int64(frameHeader + len(rec))
+		if s.curPos+n > s.curSize {
+			if err := flush(); err != nil {
+				return nil, nil, err
+			}
+			size := max(s.size, n)
+			if _, err := s.create(cur+1, size); err != nil {
+				return nil, nil, err
+			}
+			cur++
+			s.cur.Store(cur)
+			s.curPos, s.curSize, start = 0, size, 0
+		}
+		buf = binary.BigEndian.AppendUint32(buf, uint32(len(rec)))
+		buf = binary.BigEndian.AppendUint32(buf, crc32.Checksum(rec, crcTable))
+		buf = append(buf, rec...)
+		refs[i] = segRef{seg: cur, pos: s.curPos, n: n}
+		s.curPos += n
+	}
+	if err := flush(); err != nil {
+		return nil, nil, err
+	}
+	return refs, written, nil
+}
+
+// syncFiles makes what was written to files durable.
+func syncFiles(files []*os.File) error {
+	var errs []error
+	for _, f := range files {
+		if err := unix.Fdatasync(int(f.Fd())); err != nil {
+			errs = append(errs, fmt.Errorf("cannot sync %s: %w", filepath.Base(f.Name()), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// read returns the record whose frame ref points at.
+func (s *segments) read(ref segRef) (*Record, error) {
+	b := make([]byte, ref.n)
+	s.mu.RLock() // held while reading, so that retention does not close the file
+	f := s.files[ref.seg]
+	var err error
+	if f == nil {
+		err = errSegmentGone
+	} else {
+		_, err = f.ReadAt(b, ref.pos)
+	}
+	s.mu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	n := binary.BigEndian.Uint32(b)
+	if int64(n)+frameHeader != ref.n || crc32.Checksum(b[frameHeader:], crcTable) != binary.BigEndian.Uint32(b[4:]) {
+		return nil, errCorrupt
+	}
+	return decodeRecord(b[frameHeader:])
+}
+
+// removeBefore deletes the segment files before id, which hold no live
+// record, and never the one being written.
+func (s *segments) removeBefore(id uint64) (int, error) {
+	s.mu.Lock()
+	var gone []*os.File
+	for seg, f := range s.files {
+		if seg < id && seg != s.cur.Load() {
+			gone = append(gone, f)
+			delete(s.files, seg)
+		}
+	}
+	s.mu.Unlock()
+	var errs []error
+	for _, f := range gone {
+		f.Close()
+		if err := os.Remove(f.Name()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return len(gone), errors.Join(errs...)
+}
+
+func (s *segments) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for id, f := range s.files {
+		if err := f.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		delete(s.files, id)
+	}
+	return errors.Join(errs...)
+}
