@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net"
@@ -25,10 +26,12 @@ type admin struct {
 	token string
 	deps  map[string]pinger
 	mux   *http.ServeMux
+	api   *http.ServeMux // /api/, behind the token
 }
 
 func newAdmin(cfg *Config, log any) *admin {
-	a := &admin{addr: cfg.AdminListen, token: cfg.APIToken, deps: map[string]pinger{}, mux: http.NewServeMux()}
+	a := &admin{addr: cfg.AdminListen, token: cfg.APIToken, deps: map[string]pinger{}, mux: http.NewServeMux(), api: http.NewServeMux()}
+	a.mux.Handle("/api/", a.authorized(a.api))
 	if p, ok := log.(pinger); ok {
 		a.deps["log"] = p
 	}
@@ -62,6 +65,23 @@ func (a *admin) ready(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fmt.Fprintln(w, "ready")
+}
+
+// authorized guards the API: with a token set, requests must carry it.
+func (a *admin) authorized(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.token != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.token)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="wasp"`)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusUnauthorized)
+				fmt.Fprintln(w, `{"error":"missing or wrong bearer token (WASP_API_TOKEN)"}`)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Run serves until ctx ends.

@@ -55,6 +55,13 @@ type TenantConfig struct {
 	WABAID         string   `yaml:"waba_id"`
 	AccessToken    string   `yaml:"access_token"`
 	Business       Business `yaml:"business"`
+	// ThroughputMPS paces the tenant's numbers; zero means send.throughput_mps.
+	ThroughputMPS float64 `yaml:"throughput_mps"`
+	// MessagingLimit is the portfolio's tier: unique users per rolling 24
+	// hours reached outside the service window (250, 2000, 10000, 100000;
+	// 0 = unlimited).
+	MessagingLimit int       `yaml:"messaging_limit"`
+	Bot            BotConfig `yaml:"bot"`
 }
 
 // Business is what the bot may tell customers about the business.
@@ -64,6 +71,27 @@ type Business struct {
 	Hours   string `yaml:"hours"`
 	Phone   string `yaml:"phone"`
 	Website string `yaml:"website"`
+	Address string `yaml:"address"`
+	// Personality and Instructions shape the OpenAI-compatible bot.
+	Personality  string `yaml:"personality"`
+	Instructions string `yaml:"instructions"`
+}
+
+// BotConfig is a tenant's bot.
+type BotConfig struct {
+	// Rules is a YAML file of intents merged over the built-in Spanish and
+	// English ones (rules bot).
+	Rules string `yaml:"rules"`
+	// Model, Temperature, MaxTokens and DailyTokenBudget tune the
+	// OpenAI-compatible bot, used when an API key is set.
+	Model            string  `yaml:"model"`
+	Temperature      float32 `yaml:"temperature"`
+	MaxTokens        int     `yaml:"max_tokens"`
+	DailyTokenBudget int     `yaml:"daily_token_budget"`
+	// Acknowledgement answers media, locations and contacts.
+	Acknowledgement string `yaml:"acknowledgement"`
+	// Off disables automatic replies: every conversation waits for a human.
+	Off bool `yaml:"off"`
 }
 
 // LogConfig shapes the topics of either log.
@@ -112,6 +140,11 @@ type OpenAIConfig struct {
 type SendConfig struct {
 	ThroughputMPS float64   `yaml:"throughput_mps"`
 	PairLimit     PairLimit `yaml:"pair_limit"`
+	// MaxAttempts of a retryable send; SettleDelay before a send whose
+	// outcome is unknown is tried again; MaxInFlight requests per number.
+	MaxAttempts int           `yaml:"max_attempts"`
+	SettleDelay time.Duration `yaml:"settle_delay"`
+	MaxInFlight int           `yaml:"max_in_flight"`
 }
 
 // PairLimit is the per-recipient limit: a burst, then one message per
@@ -296,12 +329,12 @@ func (c *Config) applyDefaults() {
 
 // validate checks what the stages of cmd need, naming the setting and the
 // fix in each error.
-func (c *Config) validate(demo bool) error {
+func (c *Config) validate(demo, ingest bool) error {
 	var errs []error
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("cannot start: "+format, args...))
 	}
-	if !demo {
+	if !demo && ingest {
 		if len(c.Apps) == 0 || c.Apps[0].Secret == "" {
 			bad("WASP_APP_SECRET is empty (set it, or run with --demo)")
 		}

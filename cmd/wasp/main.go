@@ -20,7 +20,10 @@ import (
 	"syscall"
 	"time"
 
+	"wasp/bench/sim"
 	"wasp/ingest"
+	"wasp/processor"
+	"wasp/sender"
 	"wasp/stream"
 )
 
@@ -32,12 +35,16 @@ const usage = `wasp — WhatsApp Cloud API stream processor
 Usage:
   wasp run [--config FILE] [--demo] [--check]     every stage in one process
   wasp ingest [--config FILE] [--check]           the webhook ingester alone
+  wasp process [--config FILE] [--check]          the processor alone (state, bots, API)
+  wasp send [--config FILE] [--check]             the sender alone
+  wasp sim [flags]                                the Meta simulator (wasp sim -h)
   wasp version                                    print the version
 
 Flags:
   --config FILE   YAML configuration (example: deploy/wasp.example.yaml);
                   environment variables override it
-  --demo          run without a Meta app: a demo app secret and verify token
+  --demo          run without a Meta account: demo credentials, and the Meta
+                  simulator in-process with simulated customers
   --check         validate the configuration and exit
 
 Environment (see README.md for all): WASP_DATA_DIR, WASP_LISTEN,
@@ -64,7 +71,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	case "help", "--help", "-h", "-help":
 		fmt.Fprint(stdout, usage)
 		return 0
-	case "run", "ingest":
+	case "sim":
+		return runSim(args, getenv, stdout, stderr)
+	case "run", "ingest", "process", "send":
 	default:
 		fmt.Fprintf(stderr, "wasp: unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -87,7 +96,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		cfg.applyDemo()
 	}
 	if err == nil {
-		err = cfg.validate(*demo)
+		err = cfg.validate(*demo, cmd == "run" || cmd == "ingest")
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -102,55 +111,116 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	logger := newLogger(stderr, cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, cfg, logger, *demo); err != nil {
+	if err := serve(ctx, cmd, cfg, logger, *demo); err != nil {
 		logger.Error(err.Error())
 		return 1
 	}
 	return 0
 }
 
-// serve builds the stages and runs them until ctx ends, then stops them in
-// reverse order, logging how long each stop took.
-func serve(ctx context.Context, cfg *Config, logger *slog.Logger, demo bool) error {
+// serve builds the stages of cmd and runs them until ctx ends, then stops
+// them in reverse order, logging how long each stop took.
+func serve(ctx context.Context, cmd string, cfg *Config, logger *slog.Logger, demo bool) error {
 	log, err := openLog(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	var stages stages
 	stages.add("log", func(sctx context.Context) error { <-sctx.Done(); return nil }, log.Close)
-
-	var apps []ingest.App
-	for _, a := range cfg.Apps {
-		apps = append(apps, ingest.App{ID: a.ID, Secret: a.Secret})
-	}
-	in, err := ingest.New(ingest.Config{
-		Addr:        cfg.Listen,
-		Apps:        apps,
-		VerifyToken: cfg.VerifyToken,
-		Topic:       cfg.Topics.Webhooks,
-		DLQTopic:    cfg.Topics.DLQ,
-		Logger:      logger.With("stage", "ingest"),
-	}, log)
-	if err != nil {
+	fail := func(err error) error {
 		log.Close()
 		return err
 	}
-	stages.add("ingest", in.Run, nil)
-
+	if demo && cmd == "run" {
+		sm, err := newDemoSim(cfg, logger)
+		if err != nil {
+			return fail(err)
+		}
+		stages.add("simulator", sm.Run, nil)
+	}
+	if cmd == "run" || cmd == "ingest" {
+		var apps []ingest.App
+		for _, a := range cfg.Apps {
+			apps = append(apps, ingest.App{ID: a.ID, Secret: a.Secret})
+		}
+		in, err := ingest.New(ingest.Config{
+			Addr:        cfg.Listen,
+			Apps:        apps,
+			VerifyToken: cfg.VerifyToken,
+			Topic:       cfg.Topics.Webhooks,
+			DLQTopic:    cfg.Topics.DLQ,
+			Logger:      logger.With("stage", "ingest"),
+		}, log)
+		if err != nil {
+			return fail(err)
+		}
+		stages.add("ingest", in.Run, nil)
+	}
 	adm := newAdmin(cfg, log)
+	if cmd == "run" || cmd == "process" {
+		pcfg, err := cfg.processorConfig(logger.With("stage", "process"))
+		if err != nil {
+			return fail(err)
+		}
+		proc, err := processor.New(pcfg, log)
+		if err != nil {
+			return fail(err)
+		}
+		proc.Register(adm.api)
+		stages.add("process", proc.Run, nil)
+	}
+	if cmd == "run" || cmd == "send" {
+		snd, err := sender.New(cfg.senderConfig(logger.With("stage", "send")), log,
+			sender.NewGraph(sender.GraphConfig{BaseURL: cfg.Graph.URL, Version: cfg.Graph.Version}))
+		if err != nil {
+			return fail(err)
+		}
+		stages.add("send", snd.Run, nil)
+	}
 	stages.add("admin", adm.Run, nil)
 
-	logger.Info("wasp is running",
-		"version", buildVersion(),
-		"log", cfg.logKind(),
-		"webhook", "http://"+displayAddr(cfg.Listen)+"/webhook",
-		"admin", "http://"+displayAddr(cfg.AdminListen),
-	)
+	attrs := []any{"version", buildVersion(), "stages", cmd, "log", cfg.logKind()}
+	if cmd == "run" || cmd == "ingest" {
+		attrs = append(attrs, "webhook", "http://"+displayAddr(cfg.Listen)+"/webhook")
+	}
+	if cmd == "run" || cmd == "send" {
+		attrs = append(attrs, "graph", cfg.Graph.URL)
+	}
+	logger.Info("wasp is running", append(attrs, "admin", "http://"+displayAddr(cfg.AdminListen))...)
 	if demo {
-		logger.Info("demo mode: webhooks are signed with the demo app secret; try: " +
-			"curl 'http://" + displayAddr(cfg.Listen) + "/webhook?hub.mode=subscribe&hub.verify_token=" + demoVerifyToken + "&hub.challenge=42'")
+		logger.Info("demo mode: the Meta simulator plays the Graph API and customers who write to " + sim.DefaultPhoneNumberID +
+			"; its report is at " + cfg.Graph.URL + "/_sim/report")
 	}
 	return stages.run(ctx, logger)
+}
+
+// senderConfig maps the configuration onto the sender's.
+func (c *Config) senderConfig(logger *slog.Logger) sender.Config {
+	numbers := map[string]sender.Number{}
+	for _, t := range c.Tenants {
+		for _, id := range t.PhoneNumberIDs {
+			numbers[id] = sender.Number{Tenant: t.ID, Token: t.AccessToken, ThroughputMPS: t.ThroughputMPS,
+				Portfolio: t.WABAID, MessagingLimit: t.MessagingLimit}
+		}
+	}
+	token := ""
+	if len(c.Tenants) > 0 {
+		token = c.Tenants[0].AccessToken
+	}
+	mps := c.Send.ThroughputMPS
+	return sender.Config{
+		Topic: c.Topics.Outbound, EventsTopic: c.Topics.Events, DLQTopic: c.Topics.DLQ, WebhooksTopic: c.Topics.Webhooks,
+		DataDir:      filepath.Join(c.DataDir, "sender"),
+		Numbers:      numbers,
+		DefaultToken: token,
+		// WASP_THROUGHPUT_MPS paces every number that sets none.
+		ThroughputMPS: mps,
+		PairLimit:     sender.PairLimit{Burst: c.Send.PairLimit.Burst, Interval: c.Send.PairLimit.Interval},
+		MaxAttempts:   c.Send.MaxAttempts,
+		SettleDelay:   c.Send.SettleDelay,
+		MaxInFlight:   c.Send.MaxInFlight,
+		Logger:        logger,
+	}
 }
 
 // openLog opens the embedded log, or the Kafka log when brokers are set.
@@ -287,8 +357,13 @@ func displayAddr(addr string) string {
 const (
 	demoAppSecret   = "wasp-demo-app-secret"
 	demoVerifyToken = "wasp-demo-verify-token"
+	demoAccessToken = "wasp-demo-access-token"
+	demoSimAddr     = "127.0.0.1:8090"
 )
 
+// applyDemo fills what a demo needs and the configuration lacks: the
+// demo app, a tenant on the simulator's number, and the simulator as the
+// Graph API.
 func (c *Config) applyDemo() {
 	if len(c.Apps) == 0 {
 		c.Apps = []AppConfig{{ID: "demo"}}
@@ -298,5 +373,22 @@ func (c *Config) applyDemo() {
 	}
 	if c.VerifyToken == "" {
 		c.VerifyToken = demoVerifyToken
+	}
+	if len(c.Tenants) == 0 {
+		c.Tenants = []TenantConfig{{ID: "demo"}}
+	}
+	t := &c.Tenants[0]
+	if len(t.PhoneNumberIDs) == 0 {
+		t.PhoneNumberIDs = []string{sim.DefaultPhoneNumberID}
+	}
+	if t.AccessToken == "" {
+		t.AccessToken = demoAccessToken
+	}
+	if t.Business.Name == "" {
+		t.Business = Business{Name: "Wasp Demo Café", Sector: "café", Hours: "lunes a sábado de 8:00 a 20:00",
+			Phone: "+1 555 0100", Website: "https://cafe.example", Address: "Calle Mayor 1"}
+	}
+	if c.Graph.URL == defaultGraphURL {
+		c.Graph.URL = "http://" + demoSimAddr
 	}
 }

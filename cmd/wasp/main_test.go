@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"wasp/bench/sim"
 	"wasp/ingest"
 	"wasp/schemas"
 	"wasp/stream"
@@ -126,8 +128,14 @@ func freeAddr(t *testing.T) string {
 
 func startWasp(t *testing.T, kv map[string]string) *proc {
 	t.Helper()
-	p := &proc{webhook: freeAddr(t), admin: freeAddr(t), out: &bytes.Buffer{}}
-	p.cmd = exec.Command(waspBin, "run")
+	return startWaspAt(t, kv, freeAddr(t))
+}
+
+// startWaspAt starts `wasp run` with its webhook listener on addr.
+func startWaspAt(t *testing.T, kv map[string]string, addr string, args ...string) *proc {
+	t.Helper()
+	p := &proc{webhook: addr, admin: freeAddr(t), out: &bytes.Buffer{}}
+	p.cmd = exec.Command(waspBin, append([]string{"run"}, args...)...)
 	p.cmd.Env = append(os.Environ(), "WASP_LISTEN="+p.webhook, "WASP_ADMIN_LISTEN="+p.admin)
 	for k, v := range kv {
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)
@@ -335,4 +343,81 @@ func TestExampleConfigIsValid(t *testing.T) {
 	if code := run([]string{"run", "--check", "--config", "../../deploy/wasp.example.yaml"}, env(nil), &out, &errb); code != 0 {
 		t.Fatalf("deploy/wasp.example.yaml: exit %d: %s", code, errb.String())
 	}
+}
+
+// TestKillSenderSendsOnce: wasp is SIGKILLed while sends are in flight and
+// started again: every command is sent, none twice. Sends in flight at the
+// kill are settled by their status webhooks (or sent after the settle
+// delay when Meta never got them).
+func TestKillSenderSendsOnce(t *testing.T) {
+	const n = 400
+	dir := t.TempDir()
+	l, err := stream.OpenBadger(stream.BadgerConfig{Dir: filepath.Join(dir, "log")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []*stream.Record
+	for i := range n {
+		msg := []byte(`{"type":"text","text":{"body":"hola"}}`)
+		c := schemas.SendCommand{ID: fmt.Sprintf("kill-%d", i), PhoneNumberID: sim.DefaultPhoneNumberID,
+			To: fmt.Sprintf("52155501%05d", i), Message: msg}
+		v, _ := json.Marshal(c)
+		recs = append(recs, &stream.Record{Topic: schemas.TopicOutbound, Key: []byte(c.PhoneNumberID), Value: v})
+	}
+	if err := l.Append(context.Background(), recs...); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+
+	webhook := freeAddr(t)
+	s, err := sim.New(sim.Config{Tokens: []string{"tok"},
+		Faults:  sim.Faults{Latency: sim.Latency{Fixed: 20 * time.Millisecond}},
+		Webhook: sim.Webhook{URL: "http://" + webhook + "/webhook", AppSecret: "s3cret", Statuses: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Serve(ctx, ln)
+
+	cfgFile := filepath.Join(dir, "wasp.yaml")
+	os.WriteFile(cfgFile, []byte("send:\n  settle_delay: 2s\n"), 0o600)
+	kv := map[string]string{"WASP_APP_SECRET": "s3cret", "WASP_VERIFY_TOKEN": "v", "WASP_DATA_DIR": dir,
+		"WASP_GRAPH_URL": "http://" + ln.Addr().String(), "WASP_ACCESS_TOKEN": "tok",
+		"WASP_PHONE_NUMBER_ID": sim.DefaultPhoneNumberID, "WASP_THROUGHPUT_MPS": "200"}
+	start := func() *proc { return startWaspAt(t, kv, webhook, "--config", cfgFile) }
+	accepted := func() int64 { return s.Report().Numbers[sim.DefaultPhoneNumberID].Accepted }
+
+	p := start()
+	for deadline := time.Now().Add(20 * time.Second); accepted() < n/3; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d sends before the kill:\n%s", accepted(), p.out)
+		}
+	}
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	p.cmd.Wait()
+	atKill := accepted()
+
+	p = start()
+	for deadline := time.Now().Add(30 * time.Second); accepted() < n; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d commands sent after the restart:\n%s", accepted(), n, p.out)
+		}
+	}
+	time.Sleep(3 * time.Second) // past the settle delay: a late duplicate would show
+	seen := map[string]int{}
+	for _, snd := range s.Sends() {
+		cb, _ := schemas.ParseCallback(snd.BizOpaqueCallbackData)
+		seen[cb.CommandID]++
+	}
+	for i := range n {
+		if c := seen[fmt.Sprintf("kill-%d", i)]; c != 1 {
+			t.Fatalf("command kill-%d sent %d times; want once (%d sent before the kill)", i, c, atKill)
+		}
+	}
+	t.Logf("%d sends before SIGKILL, %d after; each command once", atKill, n-int(atKill))
 }

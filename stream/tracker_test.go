@@ -1,0 +1,36 @@
+package stream
+
+import (
+	"fmt"
+	"testing"
+)
+
+func TestTracker(t *testing.T) {
+	tr := NewTracker()
+	recs := make([]*Record, 6)
+	for i := range recs {
+		recs[i] = &Record{Topic: "t", Partition: int32(i % 2), Offset: int64(i / 2)}
+		tr.Add(recs[i])
+	}
+	f := func(want string) {
+		t.Helper()
+		if got := fmt.Sprint(tr.Commits()); got != want {
+			t.Fatalf("commits %s; want %s", got, want)
+		}
+	}
+	f("[]")
+	tr.Done(recs[2]) // partition 0, offset 1: offset 0 still open
+	f("[]")
+	tr.Done(recs[0])
+	f("[{t 0 2}]") // offsets 0 and 1 done: resume at 2
+	tr.Done(recs[5])
+	f("[]") // partition 1 offset 2 done, 0 and 1 are not
+	tr.Done(recs[1])
+	tr.Done(recs[3])
+	f("[{t 1 3}]")
+	tr.Done(recs[4])
+	f("[{t 0 3}]")
+	if n := tr.Pending(); n != 0 {
+		t.Fatalf("pending %d; want 0", n)
+	}
+}
