@@ -78,7 +78,7 @@ func (p *Processor) inbound(it *item) error {
 		// A person answers; the bot stays silent.
 	case acknowledged(m.Type):
 		reply = p.acknowledgement(t, history)
-	case t.Bot != nil && !bot.Ignored(m.Type) && m.Type != "unsupported":
+	case t.Bot != nil && botAnswers(m.Type):
 		in := bot.Input{Tenant: t.ID, Business: t.Business, Text: text, Type: m.Type, ReplyID: replyID(m),
 			UserName: c.ProfileName, History: history, Now: at}
 		rep, err = t.Bot.Reply(context.Background(), in)
@@ -237,6 +237,17 @@ func turns(ms []Message) []bot.Turn {
 		out = append(out, bot.Turn{Role: role, Text: m.Text, Time: m.Time})
 	}
 	return out
+}
+
+// botAnswers are the types the bot answers: what the customer wrote or
+// tapped. Reactions, system messages, edits, revokes and types this code
+// does not know update the state only.
+func botAnswers(typ string) bool {
+	switch typ {
+	case "text", "interactive", "button", "request_welcome":
+		return true
+	}
+	return false
 }
 
 // acknowledged are the types answered with the tenant's acknowledgement

@@ -97,7 +97,7 @@ func (p *Processor) getConversation(w http.ResponseWriter, r *http.Request) {
 // it) and waits for it.
 func (p *Processor) inOrder(ctx context.Context, c *Conversation, f func()) error {
 	done := make(chan struct{})
-	p.enqueue(c.PhoneNumberID+"|"+c.User, &item{run: func() { f(); close(done) }})
+	p.enqueue(queueKey(c.PhoneNumberID, c.WaID, c.BSUID), &item{run: func() { f(); close(done) }})
 	select {
 	case <-done:
 		return nil

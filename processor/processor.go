@@ -275,11 +275,11 @@ func (p *Processor) record(r *stream.Record) {
 			}
 			for i := range v.Messages {
 				m := &v.Messages[i]
-				add(number+"|"+m.UserKey(), &item{tenant: t, number: number, value: v, msg: m})
+				add(queueKey(number, m.From, m.FromUserID), &item{tenant: t, number: number, value: v, msg: m})
 			}
 			for i := range v.Statuses {
 				st := &v.Statuses[i]
-				add(number+"|"+st.UserKey(), &item{tenant: t, number: number, value: v, status: st})
+				add(queueKey(number, st.RecipientID, st.RecipientUserID), &item{tenant: t, number: number, value: v, status: st})
 			}
 			for _, e := range v.Errors {
 				events = append(events, p.event(schemas.Event{Kind: schemas.EventAlert, Tenant: t.ID, PhoneNumberID: number,
@@ -295,7 +295,7 @@ func (p *Processor) record(r *stream.Record) {
 			}
 			for i := range v.UserPreferences {
 				pr := &v.UserPreferences[i]
-				add(number+"|"+pr.UserKey(), &item{tenant: t, number: number, prefs: pr})
+				add(queueKey(number, pr.WaID, pr.UserID), &item{tenant: t, number: number, prefs: pr})
 			}
 		default:
 			// Account-level fields (templates, quality, account updates)
@@ -330,6 +330,17 @@ func (p *Processor) event(e schemas.Event) *stream.Record {
 	}
 	v, _ := json.Marshal(e)
 	return &stream.Record{Topic: p.cfg.EventsTopic, Key: []byte(e.PhoneNumberID), Value: v}
+}
+
+// queueKey orders a conversation's items: by the phone when Meta sends it
+// (messages, statuses and preferences of one user all carry it), else by
+// the BSUID. A key names at most one conversation, so no two items of a
+// conversation run at once.
+func queueKey(number, phone, bsuid string) string {
+	if phone != "" {
+		return number + "|" + phone
+	}
+	return number + "|" + bsuid
 }
 
 // convQueue runs one conversation's items in order, one at a time.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +22,7 @@ const number = "106540352242922"
 
 // rig is a processor on a real embedded log and store, with the rules bot.
 type rig struct {
-	t    *testing.T
+	t    testing.TB
 	log  *stream.Badger
 	dir  string
 	p    *Processor
@@ -29,7 +31,7 @@ type rig struct {
 	bot  bot.Bot
 }
 
-func newRig(t *testing.T, b bot.Bot) *rig {
+func newRig(t testing.TB, b bot.Bot) *rig {
 	t.Helper()
 	l, err := stream.OpenBadger(stream.BadgerConfig{Dir: t.TempDir(), Topics: stream.Topics{Partitions: 4}})
 	if err != nil {
@@ -430,4 +432,92 @@ func TestHandoffAndAPI(t *testing.T) {
 	})
 	// Outside the window only templates go.
 	call("POST", "/api/v1/messages", fmt.Sprintf(`{"phone_number_id":%q,"to":"5215550009999","text":"hola"}`, number), 422)
+}
+
+// TestEveryInboundShape posts each inbound message of the project's
+// testdata (schemas/testdata/webhooks/message_*.json): each is recorded in
+// its conversation once, and answered as its type says: bot replies for
+// text and interactive messages, an acknowledgement for media, location,
+// contacts and orders, nothing for reactions, system messages, edits,
+// revokes and unsupported ones.
+func TestEveryInboundShape(t *testing.T) {
+	const testdataNumber = "118429306451287"
+	l, err := stream.OpenBadger(stream.BadgerConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	// One customer writes most of the testdata; without the low-confidence
+	// rule the bot keeps answering them.
+	rc := bot.DefaultRulesConfig()
+	rc.MinConfidence = -1
+	rules, _ := bot.NewRules(rc)
+	p, err := New(Config{DataDir: t.TempDir(), Tenants: []Tenant{{ID: "t", Numbers: []string{testdataNumber}, Bot: rules}}}, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	files, _ := filepath.Glob("../schemas/testdata/webhooks/message_*.json")
+	want := map[string]string{} // wamid → "reply", "ack" or ""
+	counted := 0                // messages that count as the customer's
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hook, err := schemas.ParseWebhook(body)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, m := range hook.Messages() {
+			if m.Type != "system" {
+				counted++
+			}
+			switch {
+			case m.Type == "text" || m.Type == "interactive" || m.Type == "button" || m.Type == "request_welcome":
+				want[m.ID] = "reply"
+			case acknowledged(m.Type):
+				want[m.ID] = "ack"
+			default:
+				want[m.ID] = ""
+			}
+		}
+		if err := l.Append(ctx, &stream.Record{Topic: schemas.TopicWebhooks, Key: []byte(testdataNumber), Value: body}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(want) < 30 {
+		t.Fatalf("%d inbound messages in the testdata; want every shape", len(want))
+	}
+	var keys []string
+	for wamid := range want {
+		keys = append(keys, "m:"+wamid)
+	}
+	r := &rig{t: t, log: l}
+	r.waitFor("every message processed", func() bool {
+		seen, _ := p.store.Seen(keys...)
+		return len(seen) == len(keys)
+	})
+	got := map[string]int{}
+	for _, c := range replies(commands(r.drain(schemas.TopicOutbound, 0, 500*time.Millisecond))) {
+		got[c.ReplyTo]++
+	}
+	for wamid, action := range want {
+		if n := got[wamid]; (action == "") != (n == 0) || n > 1 {
+			t.Errorf("%s: %d replies; want %q", wamid, n, action)
+		}
+	}
+	// Each message counted in its conversation once.
+	in := 0
+	cs, _, _ := p.store.List("", "", "", 500)
+	for _, c := range cs {
+		in += c.Counters.Inbound
+	}
+	if in != counted {
+		t.Fatalf("conversations counted %d inbound messages; want %d", in, counted)
+	}
 }

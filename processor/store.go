@@ -274,7 +274,8 @@ func (s *badgerStore) List(tenant, mode, cursor string, limit int) (out []*Conve
 			if err != nil {
 				return err
 			}
-			if c == nil || mode != "" && c.Handoff.Mode != mode {
+			// An entry whose time is not the conversation's is stale.
+			if c == nil || !bytes.Equal(listKey(c), k) || mode != "" && c.Handoff.Mode != mode {
 				continue
 			}
 			if len(out) == limit {

@@ -185,7 +185,7 @@ func (e *apiError) write(ctx *fasthttp.RequestCtx) {
 	if msg == "" {
 		msg = "(#" + strconv.Itoa(e.code) + ") " + info(e.code).title
 	}
-	ctx.Response.Header.Set("WWW-Authenticate", `OAuth "Facebook Platform" "`+kind+`" "`+msg+`"`)
+	ctx.Response.Header.Set("WWW-Authenticate", `OAuth "Facebook Platform" "`+kind+`" "`+headerSafe(msg)+`"`)
 	ctx.SetContentType("application/json; charset=UTF-8")
 	ctx.Response.SetBodyRaw(e.appendBody(make([]byte, 0, 320)))
 }
@@ -202,6 +202,23 @@ func appendWebhookError(b []byte, code int) []byte {
 	b = appendString(b, c.details)
 	b = append(b, `},"href":"/documentation/business-messaging/whatsapp/support/error-codes"}`...)
 	return b
+}
+
+// headerSafe drops what may not go into a quoted header value (the message
+// may echo an id taken from the path).
+func headerSafe(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			b := make([]byte, 0, len(s))
+			for j := 0; j < len(s); j++ {
+				if c := s[j]; c >= 0x20 && c <= 0x7e && c != '"' && c != '\\' {
+					b = append(b, c)
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 const traceAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

@@ -13,8 +13,12 @@
 //	s, err := sim.New(sim.Config{Tokens: []string{"t"}})
 //	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 //	go s.Serve(ctx, ln)
-//	// point the sender at s.URL(); script faults with s.FailNext(2, 131000);
+//	graph := "http://" + ln.Addr().String() // what s.URL() says once Serve runs
+//	// point the sender at graph; script faults with s.FailNext(2, 131000);
 //	// assert with s.Report() and s.Sends().
+//
+// The test controls are also served over HTTP under /_sim/ (see
+// handleControl), for tests that drive a separate process.
 //
 // `wasp sim` runs it with Run. Everything about Meta it imitates comes from
 // WHATSAPP-CLOUD-API.md and its fixtures; where that text is silent the
@@ -217,7 +221,9 @@ type Webhook struct {
 	// shuffled order (each keeps its true timestamp).
 	OutOfOrder float64
 	// Delay separates an accepted send from its sent status, and each
-	// status from the next. Zero means at once.
+	// status from the next. Zero means at once; then, with Concurrency
+	// above one, statuses due together may arrive in any order, as Meta's
+	// do.
 	Delay Range
 	// Conversation adds the conversation object (the v23 shape) to sent
 	// and delivered statuses; without it statuses have the v24+ shape,

@@ -33,7 +33,8 @@ func (c *Config) processorConfig(logger *slog.Logger) (processor.Config, error) 
 			}
 			o, err := bot.NewOpenAI(bot.OpenAIConfig{BaseURL: c.OpenAI.BaseURL, APIKey: c.OpenAI.APIKey, Model: model,
 				Temperature: t.Bot.Temperature, MaxTokens: t.Bot.MaxTokens, DailyTokenBudget: t.Bot.DailyTokenBudget,
-				Budget: budget, Logger: logger})
+				Timeout: c.OpenAI.Timeout,
+				Budget:  budget, Logger: logger})
 			if err != nil {
 				return processor.Config{}, fmt.Errorf("cannot start the OpenAI-compatible bot of tenant %q: %w", t.ID, err)
 			}

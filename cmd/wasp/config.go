@@ -134,6 +134,8 @@ type OpenAIConfig struct {
 	BaseURL string `yaml:"base_url"`
 	APIKey  string `yaml:"api_key"`
 	Model   string `yaml:"model"`
+	// Timeout bounds one reply, retries included; zero means 20 s.
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // SendConfig paces the sender.

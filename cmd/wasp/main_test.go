@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 
 	"wasp/bench/sim"
 	"wasp/ingest"
+	"wasp/processor/bot"
 	"wasp/schemas"
 	"wasp/stream"
 )
@@ -420,4 +422,195 @@ func TestKillSenderSendsOnce(t *testing.T) {
 		}
 	}
 	t.Logf("%d sends before SIGKILL, %d after; each command once", atKill, n-int(atKill))
+}
+
+// graphRecorder is any HTTP server standing for the Graph API: it records
+// each request and answers Meta's success body.
+type graphRecorder struct {
+	mu   sync.Mutex
+	reqs []recorded
+	srv  *httptest.Server
+}
+
+type recorded struct {
+	Path, Auth string
+	Body       map[string]any
+}
+
+func newGraphRecorder(t *testing.T) *graphRecorder {
+	g := &graphRecorder{}
+	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		json.NewDecoder(r.Body).Decode(&body)
+		g.mu.Lock()
+		g.reqs = append(g.reqs, recorded{Path: r.URL.Path, Auth: r.Header.Get("Authorization"), Body: body})
+		n := len(g.reqs)
+		g.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if body["status"] == "read" {
+			fmt.Fprint(w, `{"success":true}`)
+			return
+		}
+		fmt.Fprintf(w, `{"messaging_product":"whatsapp","contacts":[{"input":"x","wa_id":"x"}],"messages":[{"id":"wamid.out%d"}]}`, n)
+	}))
+	t.Cleanup(g.srv.Close)
+	return g
+}
+
+func (g *graphRecorder) requests() []recorded {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]recorded(nil), g.reqs...)
+}
+
+// postSigned posts a signed webhook to a running wasp and checks the 200.
+func postSigned(t *testing.T, p *proc, secret string, body []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", "http://"+p.webhook+"/webhook", bytes.NewReader(body))
+	req.Header.Set("X-Hub-Signature-256", ingest.Sign(secret, body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("webhook: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
+
+func textWebhook(number, user, wamid, text string) []byte {
+	return fmt.Appendf(nil, `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":%q},"contacts":[{"profile":{"name":"Ana"},"wa_id":%q}],"messages":[{"from":%q,"id":%q,"timestamp":"%d","type":"text","text":{"body":%q}}]}}]}]}`,
+		number, user, user, wamid, time.Now().Unix(), text)
+}
+
+// TestHolaThroughTheBinary: wasp run with the rules bot and the Graph URL
+// at any HTTP server: a signed "hola" yields one mark-as-read and exactly
+// one Spanish text reply to that user, with the token.
+func TestHolaThroughTheBinary(t *testing.T) {
+	g := newGraphRecorder(t)
+	kv := map[string]string{"WASP_APP_SECRET": "s3cret", "WASP_VERIFY_TOKEN": "v", "WASP_DATA_DIR": t.TempDir(),
+		"WASP_GRAPH_URL": g.srv.URL, "WASP_GRAPH_VERSION": "v25.0", "WASP_ACCESS_TOKEN": "tok-123",
+		"WASP_PHONE_NUMBER_ID": "106540352242922", "WASP_BUSINESS_NAME": "Café Uno"}
+	p := startWasp(t, kv)
+	postSigned(t, p, "s3cret", textWebhook("106540352242922", "5215550001111", "wamid.hola1", "hola"))
+	for deadline := time.Now().Add(15 * time.Second); len(g.requests()) < 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d Graph requests; want 2:\n%s", len(g.requests()), p.out)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	reqs := g.requests()
+	var texts, reads int
+	for _, r := range reqs {
+		if r.Path != "/v25.0/106540352242922/messages" || r.Auth != "Bearer tok-123" {
+			t.Fatalf("request to %s with %q; want /v25.0/106540352242922/messages with the bearer token", r.Path, r.Auth)
+		}
+		switch {
+		case r.Body["status"] == "read":
+			reads++
+		case r.Body["type"] == "text":
+			texts++
+			body := r.Body["text"].(map[string]any)["body"].(string)
+			if r.Body["to"] != "+5215550001111" || bot.DetectLanguage(body, "en") != "es" {
+				t.Fatalf("reply %v; want a Spanish text to +5215550001111", r.Body)
+			}
+		}
+	}
+	if texts != 1 || reads != 1 || len(reqs) != 2 {
+		t.Fatalf("%d text replies and %d reads in %d requests; want exactly one of each", texts, reads, len(reqs))
+	}
+}
+
+// TestOpenAIThroughTheBinary: with WASP_OPENAI_BASE_URL at an
+// OpenAI-compatible server, the chat request carries the business name
+// and the conversation in order, and the model's answer is what is sent;
+// a server that times out yields the fallback and a handoff.
+func TestOpenAIThroughTheBinary(t *testing.T) {
+	g := newGraphRecorder(t)
+	var mu sync.Mutex
+	var chats [][]map[string]any
+	slow := make(chan struct{})
+	llm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct{ Messages []map[string]any }
+		json.NewDecoder(r.Body).Decode(&req)
+		mu.Lock()
+		chats = append(chats, req.Messages)
+		n := len(chats)
+		mu.Unlock()
+		last := fmt.Sprint(req.Messages[len(req.Messages)-1]["content"])
+		if strings.Contains(last, "lento") {
+			select {
+			case <-slow:
+			case <-time.After(10 * time.Second):
+			}
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"respuesta %d del modelo"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":3,"total_tokens":13}}`, n)
+	}))
+	defer llm.Close()
+	defer close(slow)
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "wasp.yaml")
+	os.WriteFile(cfgFile, []byte("openai:\n  timeout: 2s\n"), 0o600)
+	kv := map[string]string{"WASP_APP_SECRET": "s3cret", "WASP_VERIFY_TOKEN": "v", "WASP_DATA_DIR": dir,
+		"WASP_GRAPH_URL": g.srv.URL, "WASP_ACCESS_TOKEN": "tok", "WASP_PHONE_NUMBER_ID": "106540352242922",
+		"WASP_BUSINESS_NAME": "Panadería Sol", "WASP_OPENAI_BASE_URL": llm.URL + "/v1",
+		"WASP_OPENAI_API_KEY": "sk-test", "WASP_OPENAI_MODEL": "test-model", "WASP_API_TOKEN": "api"}
+	p := startWaspAt(t, kv, freeAddr(t), "--config", cfgFile)
+	texts := func() []string {
+		var out []string
+		for _, r := range g.requests() {
+			if r.Body["type"] == "text" {
+				out = append(out, r.Body["text"].(map[string]any)["body"].(string))
+			}
+		}
+		return out
+	}
+	waitTexts := func(n int) []string {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); len(texts()) < n; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d replies sent; want %d:\n%s", len(texts()), n, p.out)
+			}
+		}
+		return texts()
+	}
+	user := "5215550002222"
+	postSigned(t, p, "s3cret", textWebhook("106540352242922", user, "wamid.o1", "primera pregunta"))
+	waitTexts(1)
+	postSigned(t, p, "s3cret", textWebhook("106540352242922", user, "wamid.o2", "segunda pregunta"))
+	got := waitTexts(2)
+	mu.Lock()
+	last := chats[len(chats)-1]
+	mu.Unlock()
+	if sys := fmt.Sprint(last[0]["content"]); last[0]["role"] != "system" || !strings.Contains(sys, "Panadería Sol") {
+		t.Fatalf("system prompt %q; want it to name the business", sys)
+	}
+	var order []string
+	for _, m := range last[1:] {
+		order = append(order, fmt.Sprint(m["role"], ":", m["content"]))
+	}
+	want := []string{"user:primera pregunta", "assistant:" + got[0], "user:segunda pregunta"}
+	if fmt.Sprint(order) != fmt.Sprint(want) {
+		t.Fatalf("chat turns %q; want %q", order, want)
+	}
+	if !strings.HasPrefix(got[1], "respuesta ") {
+		t.Fatalf("sent %q; want the model's answer", got[1])
+	}
+
+	postSigned(t, p, "s3cret", textWebhook("106540352242922", user, "wamid.o3", "pregunta lento"))
+	got = waitTexts(3)
+	if strings.HasPrefix(got[2], "respuesta ") {
+		t.Fatalf("sent %q for a timed-out model; want the fallback", got[2])
+	}
+	req, _ := http.NewRequest("GET", "http://"+p.admin+"/api/v1/conversations?state=human", nil)
+	req.Header.Set("Authorization", "Bearer api")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct{ Conversations []map[string]any }
+	json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	if len(list.Conversations) != 1 {
+		t.Fatalf("%d handed-off conversations after the timeout; want 1", len(list.Conversations))
+	}
 }
