@@ -260,6 +260,7 @@ type job struct {
 	due      time.Time // not before
 	start    time.Time // first try, for latency
 	isRead   bool      // a read receipt: not paced, not in the ledger
+	typ      string    // the message's type
 	category string
 }
 
@@ -351,6 +352,7 @@ func (s *Sender) check(j *job, now time.Time) (reason string, code int) {
 		return "no access token for this phone number (set WASP_ACCESS_TOKEN or the tenant's access_token)", 0
 	}
 	typ := cmd.MessageType()
+	j.typ = typ
 	j.isRead = typ == "read"
 	if !j.isRead && cmd.UserKey() == "" {
 		return "send command has neither to nor recipient", 0
@@ -359,7 +361,7 @@ func (s *Sender) check(j *job, now time.Time) (reason string, code int) {
 		if len(cmd.FallbackTemplate) == 0 {
 			return "outside the 24-hour customer service window: free-form messages cannot be sent (configure a fallback template)", 131047
 		}
-		cmd.Message, typ = cmd.FallbackTemplate, "template"
+		cmd.Message, typ, j.typ = cmd.FallbackTemplate, "template", "template"
 	}
 	if typ == "template" {
 		j.category = strings.ToLower(cmd.Category)
@@ -493,7 +495,7 @@ func (s *Sender) event(j *job, kind string, code int, wamid, reason string) *str
 		ID:   schemas.EventID(kind, cmd.ID, fmt.Sprint(j.attempt)),
 		Kind: kind, Time: time.Now().UTC(), Tenant: s.number(cmd.PhoneNumberID).Tenant,
 		PhoneNumberID: cmd.PhoneNumberID, User: cmd.UserKey(), Wamid: wamid, CommandID: cmd.ID,
-		MessageType: cmd.MessageType(), Origin: cmd.Origin, ErrorCode: code, Reason: reason,
+		MessageType: j.typ, Origin: cmd.Origin, ErrorCode: code, Reason: reason,
 		Attempt: j.attempt,
 	}
 	if code != 0 {

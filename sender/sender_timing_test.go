@@ -28,7 +28,9 @@ func BenchmarkSenderThroughput(b *testing.B) {
 		for r.accepted() < n {
 			time.Sleep(50 * time.Millisecond)
 		}
-		b.ReportMetric(float64(n)/time.Since(start).Seconds(), "sends/s")
+		rate := float64(n) / time.Since(start).Seconds()
+		b.Logf("%.0f sends/s", rate)
+		b.ReportMetric(rate, "sends/s")
 		r.shutdown()
 	}
 }
