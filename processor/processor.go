@@ -156,42 +156,17 @@ func (p *Processor) Run(ctx context.Context) error {
 		return fmt.Errorf("cannot consume %s: %w", p.cfg.Topic, err)
 	}
 	defer c.Close()
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	fetched := make(chan []*stream.Record)
-	fetchErr := make(chan error, 1)
-	go func() {
-		for {
-			recs, err := c.Fetch(ctx, p.cfg.BatchSize)
-			if err != nil {
-				fetchErr <- err
-				return
-			}
-			select {
-			case fetched <- recs:
-			case <-ctx.Done():
-				fetchErr <- ctx.Err()
-				return
-			}
-		}
-	}()
-	var runErr error
-loop:
-	for {
-		select {
-		case recs := <-fetched:
+	err = stream.Pump(ctx, c, p.cfg.BatchSize, 200*time.Millisecond,
+		func(recs []*stream.Record) {
 			for _, r := range recs {
 				p.track.Add(r)
 				p.record(r)
 			}
-		case <-tick.C:
-			p.commit(ctx, c)
-		case err := <-fetchErr:
-			if ctx.Err() == nil {
-				runErr = fmt.Errorf("cannot fetch webhooks: %w", err)
-			}
-			break loop
-		}
+		},
+		func() { p.commit(ctx, c) })
+	var runErr error
+	if err != nil {
+		runErr = fmt.Errorf("cannot fetch webhooks: %w", err)
 	}
 	p.wg.Wait()
 	p.commit(context.Background(), c)
@@ -199,10 +174,8 @@ loop:
 }
 
 func (p *Processor) commit(ctx context.Context, c stream.Consumer) {
-	if offs := p.track.Commits(); len(offs) > 0 {
-		if err := c.Commit(ctx, offs...); err != nil && ctx.Err() == nil {
-			p.logger.Warn("cannot commit the processor's offsets; they are committed again later", "err", err)
-		}
+	if err := stream.CommitDone(ctx, c, p.track); err != nil && ctx.Err() == nil {
+		p.logger.Warn("cannot commit the processor's offsets; they are committed again later", "err", err)
 	}
 }
 

@@ -197,39 +197,12 @@ func (s *Sender) Run(ctx context.Context) error {
 	go s.markLoop()
 	go s.applyLoop()
 	laneCtx, stopLanes := context.WithCancel(context.Background())
-	commitTick := time.NewTicker(200 * time.Millisecond)
-	defer commitTick.Stop()
-	fetched := make(chan []*stream.Record)
-	fetchErr := make(chan error, 1)
-	go func() {
-		for {
-			recs, err := c.Fetch(ctx, s.cfg.BatchSize)
-			if err != nil {
-				fetchErr <- err
-				return
-			}
-			select {
-			case fetched <- recs:
-			case <-ctx.Done():
-				fetchErr <- ctx.Err()
-				return
-			}
-		}
-	}()
+	err = stream.Pump(ctx, c, s.cfg.BatchSize, 200*time.Millisecond,
+		func(recs []*stream.Record) { s.dispatch(laneCtx, recs) },
+		func() { s.commit(ctx, c) })
 	var runErr error
-loop:
-	for {
-		select {
-		case recs := <-fetched:
-			s.dispatch(laneCtx, recs)
-		case <-commitTick.C:
-			s.commit(ctx, c)
-		case err := <-fetchErr:
-			if ctx.Err() == nil {
-				runErr = fmt.Errorf("cannot fetch commands: %w", err)
-			}
-			break loop
-		}
+	if err != nil {
+		runErr = fmt.Errorf("cannot fetch commands: %w", err)
 	}
 	stopLanes()
 	s.wg.Wait() // lanes wait for their requests in flight
@@ -243,10 +216,8 @@ loop:
 }
 
 func (s *Sender) commit(ctx context.Context, c stream.Consumer) {
-	if offs := s.track.Commits(); len(offs) > 0 {
-		if err := c.Commit(ctx, offs...); err != nil && ctx.Err() == nil {
-			s.logger.Warn("cannot commit the sender's offsets; they are committed again later", "err", err)
-		}
+	if err := stream.CommitDone(ctx, c, s.track); err != nil && ctx.Err() == nil {
+		s.logger.Warn("cannot commit the sender's offsets; they are committed again later", "err", err)
 	}
 }
 

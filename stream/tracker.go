@@ -1,8 +1,10 @@
 package stream
 
 import (
+	"context"
 	"sort"
 	"sync"
+	"time"
 )
 
 // Tracker finds what a consumer may commit when records finish out of
@@ -23,10 +25,10 @@ type tp struct {
 // pending holds a partition's unfinished offsets in fetch order, which is
 // offset order; done ones are removed lazily from the front.
 type pending struct {
-	offsets []int64
-	done    map[int64]bool
-	next    int64 // one past the highest offset added
-	dirty   bool  // something finished since the last Commits
+	offsets   []int64
+	done      map[int64]bool
+	next      int64 // one past the highest offset added
+	committed int64 // the offset last handed out by Commits
 }
 
 // NewTracker returns an empty tracker.
@@ -38,7 +40,7 @@ func (t *Tracker) Add(r *Record) {
 	defer t.mu.Unlock()
 	p := t.parts[tp{r.Topic, r.Partition}]
 	if p == nil {
-		p = &pending{done: map[int64]bool{}}
+		p = &pending{done: map[int64]bool{}, committed: r.Offset}
 		t.parts[tp{r.Topic, r.Partition}] = p
 	}
 	p.offsets = append(p.offsets, r.Offset)
@@ -49,40 +51,33 @@ func (t *Tracker) Add(r *Record) {
 func (t *Tracker) Done(r *Record) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	p := t.parts[tp{r.Topic, r.Partition}]
-	if p == nil {
-		return
+	if p := t.parts[tp{r.Topic, r.Partition}]; p != nil {
+		p.done[r.Offset] = true
 	}
-	p.done[r.Offset] = true
-	p.dirty = true
 }
 
-// Commits returns, for each partition where something finished since the
-// last call, the offset to commit: the lowest unfinished record, or one
-// past the highest record added when all are finished.
+// Commits returns, for each partition where the committable offset moved
+// since the last call, the offset to commit: the lowest unfinished record,
+// or one past the highest record added when all are finished.
 func (t *Tracker) Commits() []Offset {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []Offset
 	for k, p := range t.parts {
-		if !p.dirty {
-			continue
-		}
-		p.dirty = false
 		i := 0
 		for i < len(p.offsets) && p.done[p.offsets[i]] {
 			delete(p.done, p.offsets[i])
 			i++
-		}
-		if i == 0 {
-			continue
 		}
 		p.offsets = p.offsets[i:]
 		next := p.next
 		if len(p.offsets) > 0 {
 			next = p.offsets[0]
 		}
-		out = append(out, Offset{Topic: k.topic, Partition: k.part, Next: next})
+		if next > p.committed {
+			p.committed = next
+			out = append(out, Offset{Topic: k.topic, Partition: k.part, Next: next})
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Topic != out[j].Topic {
@@ -102,4 +97,69 @@ func (t *Tracker) Pending() int {
 		n += len(p.offsets) - len(p.done)
 	}
 	return n
+}
+
+// Pump fetches batches of up to max records from c and calls handle with
+// each, and tick every interval, until ctx ends or a fetch fails. handle
+// and tick run on the caller's goroutine, one at a time, while the next
+// batch is being fetched. It returns nil when ctx ended, else the fetch's
+// error.
+func Pump(ctx context.Context, c Consumer, max int, every time.Duration, handle func([]*Record), tick func()) error {
+	fetched := make(chan []*Record)
+	failed := make(chan error, 1)
+	go func() {
+		for {
+			recs, err := c.Fetch(ctx, max)
+			if err != nil {
+				failed <- err
+				return
+			}
+			select {
+			case fetched <- recs:
+			case <-ctx.Done():
+				failed <- ctx.Err()
+				return
+			}
+		}
+	}()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case recs := <-fetched:
+			handle(recs)
+		case <-t.C:
+			tick()
+		case err := <-failed:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// CommitDone commits what t says is done; a failure is returned for the
+// caller to log, and the same offsets are committed again next time.
+func CommitDone(ctx context.Context, c Consumer, t *Tracker) error {
+	offs := t.Commits()
+	if len(offs) == 0 {
+		return nil
+	}
+	if err := c.Commit(ctx, offs...); err != nil {
+		t.retry(offs)
+		return err
+	}
+	return nil
+}
+
+// retry hands offs out again at the next Commits, after a failed commit.
+func (t *Tracker) retry(offs []Offset) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, o := range offs {
+		if p := t.parts[tp{o.Topic, o.Partition}]; p != nil {
+			p.committed = min(p.committed, o.Next-1)
+		}
+	}
 }

@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"testing"
 )
@@ -32,5 +34,35 @@ func TestTracker(t *testing.T) {
 	f("[{t 0 3}]")
 	if n := tr.Pending(); n != 0 {
 		t.Fatalf("pending %d; want 0", n)
+	}
+}
+
+// failingCommits is a Consumer whose Commit fails while fail is set.
+type failingCommits struct {
+	Consumer
+	fail bool
+	got  []Offset
+}
+
+func (f *failingCommits) Commit(_ context.Context, offs ...Offset) error {
+	if f.fail {
+		return errors.New("broker away")
+	}
+	f.got = append(f.got, offs...)
+	return nil
+}
+
+func TestCommitDoneRetriesAFailedCommit(t *testing.T) {
+	tr := NewTracker()
+	r := &Record{Topic: "t", Partition: 0, Offset: 7}
+	tr.Add(r)
+	tr.Done(r)
+	c := &failingCommits{fail: true}
+	if err := CommitDone(context.Background(), c, tr); err == nil {
+		t.Fatal("a failed commit was not reported")
+	}
+	c.fail = false
+	if err := CommitDone(context.Background(), c, tr); err != nil || fmt.Sprint(c.got) != "[{t 0 8}]" {
+		t.Fatalf("after the failure committed %v (%v); want [{t 0 8}]", c.got, err)
 	}
 }

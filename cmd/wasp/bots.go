@@ -61,8 +61,11 @@ func (c *Config) processorConfig(logger *slog.Logger) (processor.Config, error) 
 	}
 	return processor.Config{
 		Topic: c.Topics.Webhooks, OutboundTopic: c.Topics.Outbound, EventsTopic: c.Topics.Events, DLQTopic: c.Topics.DLQ,
-		DataDir: filepath.Join(c.DataDir, "state"),
-		Tenants: tenants,
-		Logger:  logger,
+		DataDir:     filepath.Join(c.DataDir, "state"),
+		Tenants:     tenants,
+		DedupeTTL:   c.Processor.DedupeTTL,
+		History:     c.Processor.History,
+		Concurrency: c.Processor.Concurrency,
+		Logger:      logger,
 	}, nil
 }

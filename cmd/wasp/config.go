@@ -40,6 +40,17 @@ type Config struct {
 	ClickHouse ClickHouseConfig `yaml:"clickhouse"`
 	OpenAI     OpenAIConfig     `yaml:"openai"`
 	Send       SendConfig       `yaml:"send"`
+	Processor  ProcessorConfig  `yaml:"processor"`
+}
+
+// ProcessorConfig tunes the processor.
+type ProcessorConfig struct {
+	// DedupeTTL is how long seen wamids are remembered (Meta retries for 7
+	// days); History is the messages a conversation keeps; Concurrency the
+	// conversations processed at once.
+	DedupeTTL   time.Duration `yaml:"dedupe_ttl"`
+	History     int           `yaml:"history"`
+	Concurrency int           `yaml:"concurrency"`
 }
 
 // AppConfig is one Meta app.
