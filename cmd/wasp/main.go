@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"wasp/analytics"
 	"wasp/bench/sim"
 	"wasp/ingest"
 	"wasp/processor"
@@ -37,6 +38,7 @@ Usage:
   wasp ingest [--config FILE] [--check]           the webhook ingester alone
   wasp process [--config FILE] [--check]          the processor alone (state, bots, API)
   wasp send [--config FILE] [--check]             the sender alone
+  wasp analytics [--config FILE] [--check]        analytics and the dashboard API alone
   wasp sim [flags]                                the Meta simulator (wasp sim -h)
   wasp version                                    print the version
 
@@ -73,7 +75,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return 0
 	case "sim":
 		return runSim(args, getenv, stdout, stderr)
-	case "run", "ingest", "process", "send":
+	case "run", "ingest", "process", "send", "analytics":
 	default:
 		fmt.Fprintf(stderr, "wasp: unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -168,6 +170,15 @@ func serve(ctx context.Context, cmd string, cfg *Config, logger *slog.Logger, de
 		}
 		proc.Register(adm.api)
 		stages.add("process", proc.Run, nil)
+	}
+	if cmd == "run" || cmd == "analytics" {
+		ru, err := analytics.OpenRollups(analytics.RollupConfig{Dir: filepath.Join(cfg.DataDir, "analytics"),
+			Topic: cfg.Topics.Events, Logger: logger.With("stage", "analytics")}, log)
+		if err != nil {
+			return fail(err)
+		}
+		analytics.Register(adm.api, ru)
+		stages.add("analytics", ru.Run, nil)
 	}
 	if cmd == "run" || cmd == "send" {
 		snd, err := sender.New(cfg.senderConfig(logger.With("stage", "send")), log,
