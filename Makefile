@@ -13,11 +13,18 @@ build:
 run: build
 	$(BIN) run --demo
 
-# What CI runs: vet, the allocation tests (which only count right without
-# the race detector), then every test with the race detector.
+# What CI runs: a private ClickHouse server for the integration tests
+# (scripts/clickhouse.sh installs Debian's package if needed), vet, the
+# allocation tests (which only count right without the race detector), then
+# every test with the race detector. The server is stopped however the
+# tests end.
 test:
-	$(GO) vet ./...
-	$(GO) test -count=1 -run Allocations ./ingest
+	scripts/clickhouse.sh start
+	@trap 'scripts/clickhouse.sh stop' EXIT; trap 'exit 130' INT TERM; set -e; \
+	export WASP_TEST_CLICKHOUSE_ADDR=$$(scripts/clickhouse.sh addr); \
+	set -x; \
+	$(GO) vet ./...; \
+	$(GO) test -count=1 -run Allocations ./ingest; \
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 # Go benchmarks (the ingest HTTP load test is bench/ingest/run.sh).

@@ -48,7 +48,7 @@ type RollupConfig struct {
 	// Dir holds the store.
 	Dir string
 	// Topic and Group; empty means schemas.TopicEvents and
-	// "wasp-analytics".
+	// "wasp-analytics-rollups".
 	Topic, Group string
 	Logger       *slog.Logger
 }
@@ -64,7 +64,7 @@ func OpenRollups(cfg RollupConfig, log stream.Log) (*Rollups, error) {
 		cfg.Topic = schemas.TopicEvents
 	}
 	if cfg.Group == "" {
-		cfg.Group = "wasp-analytics"
+		cfg.Group = "wasp-analytics-rollups"
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -79,14 +79,14 @@ func OpenRollups(cfg RollupConfig, log stream.Log) (*Rollups, error) {
 // Counts are the figures of one tenant, number and hour.
 type Counts struct {
 	Inbound      int64            `json:"inbound"`
-	Accepted     int64            `json:"accepted"`      // sends Meta accepted
-	BotReplies   int64            `json:"bot_replies"`   // accepted sends of origin bot
-	Handoffs     int64            `json:"handoffs"`      //
-	Failed       int64            `json:"failed"`        // sends failed for good
-	FailedByCode map[string]int64 `json:"failed_by_code"` //
+	Accepted     int64            `json:"accepted"`    // sends Meta accepted
+	BotReplies   int64            `json:"bot_replies"` // accepted sends of origin bot
+	Handoffs     int64            `json:"handoffs"`
+	Failed       int64            `json:"failed"` // sends failed for good
+	FailedByCode map[string]int64 `json:"failed_by_code"`
 	Throttled    int64            `json:"throttled"`
-	Statuses     map[string]int64 `json:"statuses"`    // sent, delivered, read, played, failed
-	Tokens       int64            `json:"tokens"`      //
+	Statuses     map[string]int64 `json:"statuses"` // sent, delivered, read, played, failed
+	Tokens       int64            `json:"tokens"`
 	Billable     map[string]int64 `json:"billable"`    // billable statuses by pricing category
 	LLMErrors    int64            `json:"llm_errors"`  // handoffs for LLM failures
 	Response     []int64          `json:"response_ms"` // response-time histogram, see bucketOf

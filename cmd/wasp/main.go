@@ -39,6 +39,7 @@ Usage:
   wasp process [--config FILE] [--check]          the processor alone (state, bots, API)
   wasp send [--config FILE] [--check]             the sender alone
   wasp analytics [--config FILE] [--check]        analytics and the dashboard API alone
+  wasp migrate [--config FILE]                    apply the ClickHouse schema (WASP_CLICKHOUSE_ADDR)
   wasp sim [flags]                                the Meta simulator (wasp sim -h)
   wasp version                                    print the version
 
@@ -75,6 +76,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return 0
 	case "sim":
 		return runSim(args, getenv, stdout, stderr)
+	case "migrate":
+		return runMigrate(args, getenv, stdout, stderr)
 	case "run", "ingest", "process", "send", "analytics":
 	default:
 		fmt.Fprintf(stderr, "wasp: unknown command %q\n\n%s", cmd, usage)
@@ -179,6 +182,19 @@ func serve(ctx context.Context, cmd string, cfg *Config, logger *slog.Logger, de
 		}
 		analytics.Register(adm.api, ru)
 		stages.add("analytics", ru.Run, nil)
+		if cfg.ClickHouse.Addr != "" {
+			// Events also go to ClickHouse, each once. The schema is
+			// brought up to date first when ClickHouse answers; else the
+			// loader waits for it and `wasp migrate` applies it.
+			migrateOnStart(ctx, cfg, logger)
+			ld, err := analytics.NewLoader(analytics.LoaderConfig{Addr: cfg.ClickHouse.Addr,
+				Database: cfg.ClickHouse.Database, Topic: cfg.Topics.Events, Logger: logger.With("stage", "loader")}, log)
+			if err != nil {
+				return fail(err)
+			}
+			adm.deps["clickhouse"] = ld
+			stages.add("loader", ld.Run, ld.Close)
+		}
 	}
 	if cmd == "run" || cmd == "send" {
 		snd, err := sender.New(cfg.senderConfig(logger.With("stage", "send")), log,

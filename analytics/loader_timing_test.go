@@ -1,0 +1,92 @@
+package analytics
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"wasp/schemas"
+	"wasp/stream"
+)
+
+// BenchmarkLoader loads a million events (10 s of traffic at 100,000
+// events/s) from the embedded log into ClickHouse (the server of
+// scripts/clickhouse.sh), every materialized view of the schema included,
+// with the default batches, and reports rows/s from the start of the
+// loader to the last row visible.
+//
+//	go test -run '^$' -bench 'Loader$' -benchtime 1x ./analytics
+func BenchmarkLoader(b *testing.B) {
+	const n = 1_000_000
+	l := openTestLog(b, b.TempDir())
+	appendTestEventsEvery(b, l, "bench", 0, n, 10*time.Microsecond)
+	var elapsed time.Duration
+	for i := range b.N {
+		b.StopTimer()
+		db := newTestDB(b)
+		b.StartTimer()
+		start := time.Now()
+		stop := runLoader(b, LoaderConfig{Addr: db.addr, Database: db.name, Group: fmt.Sprint("bench", i)}, l)
+		db.waitLoaded(b, 5*time.Minute, n)
+		elapsed += time.Since(start)
+		stop()
+	}
+	b.ReportMetric(float64(n*b.N)/elapsed.Seconds(), "rows/s")
+}
+
+// BenchmarkDecodeEvent: a status event, the commonest kind.
+func BenchmarkDecodeEvent(b *testing.B) {
+	v, _ := json.Marshal(testEvent("bench", 3))
+	b.SetBytes(int64(len(v)))
+	b.ReportAllocs()
+	var e schemas.Event
+	for b.Loop() {
+		if err := decodeEvent(v, &e); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLoaderInsert is the loader's inserts alone, without the log:
+// a million decoded events (10 s of traffic) in batches of 100,000, every
+// materialized view included.
+//
+//	go test -run '^$' -bench LoaderInsert -benchtime 1x ./analytics
+func BenchmarkLoaderInsert(b *testing.B) {
+	const n, batchRows = 1_000_000, 100_000
+	batches := make([]*loadBatch, n/batchRows)
+	for i := range n {
+		bt := batches[i/batchRows]
+		if bt == nil {
+			bt = &loadBatch{}
+			batches[i/batchRows] = bt
+		}
+		e := testEvent("insert", i)
+		e.Time = testStart.Add(time.Duration(i) * 10 * time.Microsecond)
+		v, _ := json.Marshal(e)
+		if err := bt.add(&stream.Record{Partition: int32(i % 4), Offset: int64(i), Value: v}, batchRows); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var elapsed time.Duration
+	for range b.N {
+		b.StopTimer()
+		db := newTestDB(b)
+		ld, err := NewLoader(LoaderConfig{Addr: db.addr, Database: db.name}, openTestLog(b, b.TempDir()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		for _, bt := range batches {
+			if err := ld.load(context.Background(), bt); err != nil {
+				b.Fatal(err)
+			}
+		}
+		elapsed += time.Since(start)
+		ld.Close()
+	}
+	b.ReportMetric(float64(n*b.N)/elapsed.Seconds(), "rows/s")
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"wasp/analytics"
+)
+
+// runMigrate is `wasp migrate`: it applies the ClickHouse schema, each
+// versioned migration once.
+func runMigrate(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("wasp migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "YAML configuration file")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := loadConfig(*configPath, getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if cfg.ClickHouse.Addr == "" {
+		fmt.Fprintln(stderr, "cannot migrate: WASP_CLICKHOUSE_ADDR is empty (set it to ClickHouse's native host:port, e.g. 127.0.0.1:9000)")
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	conn, err := analytics.Connect(ctx, analytics.ClientConfig{Addr: cfg.ClickHouse.Addr})
+	if err != nil {
+		fmt.Fprintf(stderr, "cannot reach ClickHouse at %s (WASP_CLICKHOUSE_ADDR): %v\n", cfg.ClickHouse.Addr, err)
+		return 1
+	}
+	defer conn.Close()
+	applied, err := analytics.Migrate(ctx, conn, cfg.ClickHouse.Database)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if len(applied) == 0 {
+		fmt.Fprintf(stdout, "database %s is up to date\n", cfg.ClickHouse.Database)
+	}
+	for _, name := range applied {
+		fmt.Fprintf(stdout, "applied %s\n", name)
+	}
+	return 0
+}
+
+// migrateOnStart applies the schema if ClickHouse answers within a few
+// seconds; otherwise it says how to apply it later.
+func migrateOnStart(ctx context.Context, cfg *Config, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := analytics.Connect(ctx, analytics.ClientConfig{Addr: cfg.ClickHouse.Addr})
+	if err == nil {
+		defer conn.Close()
+		var applied []string
+		if applied, err = analytics.Migrate(ctx, conn, cfg.ClickHouse.Database); err == nil {
+			if len(applied) > 0 {
+				logger.Info("applied the ClickHouse schema", "migrations", len(applied))
+			}
+			return
+		}
+	}
+	logger.Warn("cannot apply the ClickHouse schema now; events wait in the log (run wasp migrate once ClickHouse answers)", "err", err)
+}
