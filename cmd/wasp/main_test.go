@@ -19,6 +19,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"wasp/analytics"
 	"wasp/bench/sim"
 	"wasp/ingest"
 	"wasp/processor/bot"
@@ -612,5 +613,60 @@ func TestOpenAIThroughTheBinary(t *testing.T) {
 	resp.Body.Close()
 	if len(list.Conversations) != 1 {
 		t.Fatalf("%d handed-off conversations after the timeout; want 1", len(list.Conversations))
+	}
+}
+
+// TestClickHouseCountsThroughTheBinary: N signed inbound messages through
+// wasp run with WASP_CLICKHOUSE_ADDR land in ClickHouse as exactly N
+// inbound events and N accepted replies, each id once.
+func TestClickHouseCountsThroughTheBinary(t *testing.T) {
+	addr := os.Getenv("WASP_TEST_CLICKHOUSE_ADDR")
+	if addr == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("WASP_TEST_CLICKHOUSE_ADDR is not set and CI is: run make test")
+		}
+		t.Skip("no ClickHouse (WASP_TEST_CLICKHOUSE_ADDR); make test starts one")
+	}
+	const n = 60
+	db := fmt.Sprintf("wasp_e2e_%d", time.Now().UnixNano())
+	g := newGraphRecorder(t)
+	kv := map[string]string{"WASP_APP_SECRET": "s3cret", "WASP_VERIFY_TOKEN": "v", "WASP_DATA_DIR": t.TempDir(),
+		"WASP_GRAPH_URL": g.srv.URL, "WASP_ACCESS_TOKEN": "tok", "WASP_PHONE_NUMBER_ID": "106540352242922",
+		"WASP_CLICKHOUSE_ADDR": addr, "WASP_CLICKHOUSE_DATABASE": db}
+	p := startWasp(t, kv)
+	for i := range n {
+		postSigned(t, p, "s3cret", textWebhook("106540352242922", fmt.Sprintf("52155503%05d", i%20), fmt.Sprintf("wamid.ch%d", i), "hola"))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	conn, err := analytics.Connect(ctx, analytics.ClientConfig{Addr: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	defer conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
+	count := func(where string) (rows, ids uint64) {
+		row := conn.QueryRow(ctx, "SELECT count(), uniqExact(id) FROM "+db+".events WHERE "+where)
+		if err := row.Scan(&rows, &ids); err != nil {
+			return 0, 0
+		}
+		return rows, ids
+	}
+	for {
+		in, _ := count("kind = 'inbound'")
+		out, _ := count("kind = 'send_accepted' AND message_type != 'read'")
+		if in >= n && out >= n {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("ClickHouse holds %d inbound and %d accepted events; want %d each:\n%s", in, out, n, p.out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // a duplicate would have landed by now
+	for what, where := range map[string]string{"inbound": "kind = 'inbound'", "accepted replies": "kind = 'send_accepted' AND message_type != 'read'"} {
+		if rows, ids := count(where); rows != n || ids != n {
+			t.Fatalf("%s: %d rows, %d distinct ids; want exactly %d", what, rows, ids, n)
+		}
 	}
 }
