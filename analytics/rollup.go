@@ -87,7 +87,7 @@ type Counts struct {
 	Throttled    int64            `json:"throttled"`
 	Statuses     map[string]int64 `json:"statuses"` // sent, delivered, read, played, failed
 	Tokens       int64            `json:"tokens"`
-	Billable     map[string]int64 `json:"billable"`    // billable statuses by pricing category
+	Billable     map[string]int64 `json:"billable"`    // billable messages (delivered or read) by category
 	LLMErrors    int64            `json:"llm_errors"`  // handoffs for LLM failures
 	Response     []int64          `json:"response_ms"` // response-time histogram, see bucketOf
 	Alerts       int64            `json:"alerts"`
@@ -265,7 +265,9 @@ func (c *Counts) add(e *schemas.Event) {
 		if e.Status == "failed" {
 			inc(&c.FailedByCode, strconv.Itoa(e.ErrorCode))
 		}
-		if e.Billable && e.PricingCategory != "" {
+		// Meta sends pricing with sent and with one of delivered or read,
+		// and charges on delivery: count it once, off the latter.
+		if e.Billable && e.PricingCategory != "" && e.Status != "sent" {
 			inc(&c.Billable, e.PricingCategory)
 		}
 	case schemas.EventBotReply:

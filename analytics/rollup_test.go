@@ -39,7 +39,7 @@ func events(n int, at time.Time) []schemas.Event {
 		}
 		add(schemas.Event{Kind: schemas.EventSendAccepted, Time: t, PhoneNumberID: number, User: user, Origin: schemas.OriginBot, MessageType: "text", ResponseMs: resp})
 		add(schemas.Event{Kind: schemas.EventSendAccepted, Time: t, PhoneNumberID: number, User: user, Origin: schemas.OriginBot, MessageType: "read"})
-		add(schemas.Event{Kind: schemas.EventStatus, Time: t, PhoneNumberID: number, Status: "sent"})
+		add(schemas.Event{Kind: schemas.EventStatus, Time: t, PhoneNumberID: number, Status: "sent", Billable: i%2 == 0, PricingCategory: "utility"})
 		add(schemas.Event{Kind: schemas.EventStatus, Time: t, PhoneNumberID: number, Status: "delivered"})
 		if i%2 == 0 {
 			add(schemas.Event{Kind: schemas.EventStatus, Time: t, PhoneNumberID: number, Status: "read", Billable: true, PricingCategory: "utility"})
