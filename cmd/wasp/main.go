@@ -180,7 +180,7 @@ func serve(ctx context.Context, cmd string, cfg *Config, logger *slog.Logger, de
 		if err != nil {
 			return fail(err)
 		}
-		analytics.Register(adm.api, ru)
+		var src analytics.Source = ru
 		stages.add("analytics", ru.Run, nil)
 		if cfg.ClickHouse.Addr != "" {
 			// Events also go to ClickHouse, each once. The schema is
@@ -194,7 +194,20 @@ func serve(ctx context.Context, cmd string, cfg *Config, logger *slog.Logger, de
 			}
 			adm.deps["clickhouse"] = ld
 			stages.add("loader", ld.Run, ld.Close)
+			// The dashboard reads ClickHouse when it answers at start.
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			conn, err := analytics.Connect(cctx, analytics.ClientConfig{Addr: cfg.ClickHouse.Addr})
+			cancel()
+			if err == nil {
+				if chs, err := analytics.NewClickHouseSource(conn, cfg.ClickHouse.Database); err == nil {
+					src = chs
+					stages.add("dashboard", func(c context.Context) error { <-c.Done(); return nil }, conn.Close)
+				}
+			} else {
+				logger.Warn("ClickHouse does not answer; the dashboard reads the embedded rollups", "err", err)
+			}
 		}
+		analytics.Register(adm.api, src)
 	}
 	if cmd == "run" || cmd == "send" {
 		snd, err := sender.New(cfg.senderConfig(logger.With("stage", "send")), log,

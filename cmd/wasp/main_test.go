@@ -669,4 +669,23 @@ func TestClickHouseCountsThroughTheBinary(t *testing.T) {
 			t.Fatalf("%s: %d rows, %d distinct ids; want exactly %d", what, rows, ids, n)
 		}
 	}
+	// The dashboard API's figures equal direct SQL.
+	resp, err := http.Get("http://" + p.admin + "/api/v1/dashboard/summary")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum struct {
+		Conversations, MessagesIn, MessagesOut int64
+	}
+	var raw map[string]any
+	json.NewDecoder(resp.Body).Decode(&raw)
+	resp.Body.Close()
+	sum.Conversations, sum.MessagesIn, sum.MessagesOut = int64(raw["conversations"].(float64)), int64(raw["messages_in"].(float64)), int64(raw["messages_out"].(float64))
+	var users uint64
+	if err := conn.QueryRow(ctx, "SELECT uniqExact(user) FROM "+db+".events WHERE kind = 'inbound'").Scan(&users); err != nil {
+		t.Fatal(err)
+	}
+	if sum.MessagesIn != n || sum.MessagesOut != n || sum.Conversations != int64(users) {
+		t.Fatalf("dashboard %+v; SQL says %d in, %d out, %d conversations", sum, n, n, users)
+	}
 }
