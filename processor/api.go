@@ -5,14 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"wasp/schemas"
-	"wasp/stream"
 )
 
 // Register adds the conversations and messages API to mux:
@@ -254,7 +252,7 @@ func (p *Processor) postMessage(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = ferr
 	}
-	if errors.Is(err, stream.ErrFull) || err != nil {
+	if err != nil {
 		apiError(w, http.StatusServiceUnavailable, "cannot queue the message: "+err.Error())
 		return
 	}

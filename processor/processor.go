@@ -194,10 +194,9 @@ type item struct {
 
 // recordWork counts a record's items; the record is done with the last.
 type recordWork struct {
-	rec     *stream.Record
-	pending sync.WaitGroup
-	left    int32
-	mu      sync.Mutex
+	rec  *stream.Record
+	left int32
+	mu   sync.Mutex
 }
 
 func (w *recordWork) done(p *Processor) {

@@ -97,7 +97,6 @@ func ConversationID(phoneNumberID, user string) string {
 //	'l' tenant 0 ^updated id        → nothing: conversations newest first
 //	'k' key                         → nothing, with a TTL: seen inbound wamids and statuses
 //	'r' wamid                       → status rank and code of our message (30 days)
-//	'b' tenant 0 day                → tokens used
 type badgerStore struct {
 	db        *badger.DB
 	dedupeTTL time.Duration
@@ -324,38 +323,4 @@ func (s *badgerStore) Advance(wamid, status string) (bool, error) {
 		return txn.SetEntry(badger.NewEntry(key('r', wamid), []byte{rank}).WithTTL(30 * 24 * time.Hour))
 	})
 	return moved, err
-}
-
-// tokens is what tenant used on day.
-func (s *badgerStore) tokens(tenant string, day string) int {
-	n := 0
-	s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(key('b', tenant, day))
-		if err == nil {
-			item.Value(func(v []byte) error {
-				if len(v) == 8 {
-					n = int(binary.BigEndian.Uint64(v))
-				}
-				return nil
-			})
-		}
-		return nil
-	})
-	return n
-}
-
-func (s *badgerStore) addTokens(tenant, day string, n int) error {
-	return s.db.Update(func(txn *badger.Txn) error {
-		cur := 0
-		if item, err := txn.Get(key('b', tenant, day)); err == nil {
-			item.Value(func(v []byte) error {
-				if len(v) == 8 {
-					cur = int(binary.BigEndian.Uint64(v))
-				}
-				return nil
-			})
-		}
-		e := badger.NewEntry(key('b', tenant, day), binary.BigEndian.AppendUint64(nil, uint64(cur+n))).WithTTL(48 * time.Hour)
-		return txn.SetEntry(e)
-	})
 }

@@ -243,6 +243,7 @@ func (s *Sender) dispatch(ctx context.Context, recs []*stream.Record) {
 	var ids []string
 	var out []*stream.Record // dead letters and events of this batch
 	var done []*stream.Record
+	failed := map[string]entry{}
 	for _, r := range recs {
 		s.track.Add(r)
 		cmd := &schemas.SendCommand{}
@@ -293,7 +294,7 @@ func (s *Sender) dispatch(ctx context.Context, recs []*stream.Record) {
 		if reason, code := s.check(j, now); reason != "" {
 			out = append(out, s.deadLetter(j.rec, j.cmd, reason, code))
 			out = append(out, s.event(j, schemas.EventSendFailed, code, "", reason))
-			s.ledger.mark(map[string]entry{j.cmd.ID: {state: stateFailed}})
+			failed[j.cmd.ID] = entry{state: stateFailed}
 			s.forget(j.cmd.ID)
 			done = append(done, j.rec)
 			continue
@@ -303,8 +304,11 @@ func (s *Sender) dispatch(ctx context.Context, recs []*stream.Record) {
 	if len(out) > 0 {
 		if err := s.log.Append(context.Background(), out...); err != nil {
 			s.logger.Error("cannot write dead letters; the commands are read again after a restart", "err", err)
-			done = nil // not done: their effects are not durable
+			done, failed = nil, nil // not done: their effects are not durable
 		}
+	}
+	if err := s.ledger.mark(failed); err != nil {
+		s.logger.Warn("cannot record dead-lettered commands in the ledger; a replay dead-letters them again", "err", err)
 	}
 	for _, r := range done {
 		s.track.Done(r)
