@@ -13,8 +13,9 @@ build:
 run: build
 	$(BIN) run --demo
 
-# What CI runs: a private ClickHouse server for the integration tests
-# (scripts/clickhouse.sh installs Debian's package if needed), vet, the
+# What CI runs: a private ClickHouse server and Chromium for the
+# integration and browser tests (scripts/clickhouse.sh and
+# scripts/chromium.sh install Debian's packages if needed), vet, the
 # allocation tests (which only count right without the race detector), then
 # every test with the race detector. The server is stopped however the
 # tests end.
@@ -22,6 +23,7 @@ test:
 	scripts/clickhouse.sh start
 	@trap 'scripts/clickhouse.sh stop' EXIT; trap 'exit 130' INT TERM; set -e; \
 	export WASP_TEST_CLICKHOUSE_ADDR=$$(scripts/clickhouse.sh addr); \
+	WASP_TEST_CHROMIUM=$$(scripts/chromium.sh); export WASP_TEST_CHROMIUM; \
 	set -x; \
 	$(GO) vet ./...; \
 	$(GO) test -count=1 -run Allocations ./ingest; \

@@ -38,6 +38,19 @@ var (
 	splitBodies         = metrics.NewCounter(`wasp_ingest_split_bodies_total`)
 )
 
+// WebhookCounts returns how many webhook POSTs this process answered 200
+// (stored, or dead-lettered when signed but unreadable) and how many it
+// refused (bad signature, too large, malformed, timed out, or the log
+// unavailable), since it started. Meta retries the refused ones and, when
+// they keep failing, disables the subscription: the alert rules watch the
+// share.
+func WebhookCounts() (ok, refused uint64) {
+	ok = requestsOK.Get() + requestsDeadLetter.Get()
+	refused = requestsBadSig.Get() + requestsUnavailable.Get() + requestsTooLarge.Get() +
+		requestsTimeout.Get() + requestsMalformed.Get()
+	return ok, refused
+}
+
 // Handle serves one request. It is the whole HTTP surface of the ingester,
 // usable with any fasthttp server (tests use an in-memory listener).
 func (in *Ingester) Handle(ctx *fasthttp.RequestCtx) {
@@ -100,8 +113,8 @@ func (in *Ingester) handlePost(ctx *fasthttp.RequestCtx, start time.Time) {
 		if in.failLog.allow() {
 			in.logger.Error("cannot store a webhook; answering 503 so that Meta retries", "err", err)
 		}
-		ctx.Response.Header.Set("Retry-After", "5")
 		ctx.Error("cannot store the webhook, retry later", fasthttp.StatusServiceUnavailable)
+		ctx.Response.Header.Set("Retry-After", "5") // after Error, which resets the headers
 		return
 	}
 	appendedRecords.Add(len(b.ptrs))

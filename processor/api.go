@@ -136,7 +136,9 @@ func (p *Processor) setHandoff(mode string) http.HandlerFunc {
 				}
 			}
 			c.UpdatedAt = now
-			ferr = p.store.Save(c, prev)
+			if ferr = p.store.Save(c, prev); ferr == nil {
+				ferr = p.store.Sync() // an operator's change is durable once answered
+			}
 			result = c
 		})
 		if err == nil {
@@ -247,7 +249,9 @@ func (p *Processor) postMessage(w http.ResponseWriter, r *http.Request) {
 		json.Unmarshal(msg, &text)
 		c.add(Message{Dir: "out", Type: typ, Text: text.Text.Body, Time: now, CommandID: id, Origin: origin}, p.cfg.History)
 		c.UpdatedAt = now
-		ferr = p.store.Save(c, prev)
+		if ferr = p.store.Save(c, prev); ferr == nil {
+			ferr = p.store.Sync()
+		}
 	})
 	if err == nil {
 		err = ferr

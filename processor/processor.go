@@ -32,13 +32,18 @@ type Store interface {
 	Save(c *Conversation, prevUpdated time.Time, seen ...string) error
 	List(tenant, mode, cursor string, limit int) ([]*Conversation, string, error)
 	Advance(wamid, status string) (bool, error)
+	// Sync makes the writes so far durable; writes need not be before.
+	Sync() error
 	Close() error
 }
 
 // Tenant is one business: its numbers, its bot and what the bot may say.
 type Tenant struct {
-	ID       string
-	Numbers  []string
+	ID      string
+	Numbers []string
+	// WABAID names the tenant of account-level webhooks (quality and
+	// account updates); empty leaves them without a tenant.
+	WABAID   string
 	Business bot.Business
 	// Bot answers the tenant's customers; nil means no automatic replies
 	// (every conversation waits for a human).
@@ -79,6 +84,7 @@ type Processor struct {
 	logger  *slog.Logger
 	track   *stream.Tracker
 	tenants map[string]*Tenant // by phone_number_id
+	wabas   map[string]*Tenant // by WABA id
 	sem     chan struct{}
 
 	mu     sync.Mutex
@@ -126,12 +132,15 @@ func New(cfg Config, log stream.Log) (*Processor, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	tenants := map[string]*Tenant{}
+	tenants, wabas := map[string]*Tenant{}, map[string]*Tenant{}
 	for i := range cfg.Tenants {
 		t := &cfg.Tenants[i]
+		if t.WABAID != "" {
+			wabas[t.WABAID] = t
+		}
 		for _, n := range t.Numbers {
 			if other, ok := tenants[n]; ok {
-				return nil, fmt.Errorf("cannot start the processor: phone number %s belongs to tenants %q and %q", n, other.ID, t.ID)
+				return nil, fmt.Errorf("cannot start the processor: phone_number_id %s belongs to tenants %q and %q", n, other.ID, t.ID)
 			}
 			tenants[n] = t
 		}
@@ -141,7 +150,7 @@ func New(cfg Config, log stream.Log) (*Processor, error) {
 		return nil, err
 	}
 	return &Processor{cfg: cfg, log: log, store: st, logger: cfg.Logger, track: stream.NewTracker(),
-		tenants: tenants, sem: make(chan struct{}, cfg.Concurrency), queues: map[string]*convQueue{}}, nil
+		tenants: tenants, wabas: wabas, sem: make(chan struct{}, cfg.Concurrency), queues: map[string]*convQueue{}}, nil
 }
 
 // Store is the stage's conversation store, for the admin API.
@@ -174,7 +183,7 @@ func (p *Processor) Run(ctx context.Context) error {
 }
 
 func (p *Processor) commit(ctx context.Context, c stream.Consumer) {
-	if err := stream.CommitDone(ctx, c, p.track); err != nil && ctx.Err() == nil {
+	if err := stream.CommitDone(ctx, c, p.track, p.store.Sync); err != nil && ctx.Err() == nil {
 		p.logger.Warn("cannot commit the processor's offsets; they are committed again later", "err", err)
 	}
 }
@@ -233,7 +242,7 @@ func (p *Processor) record(r *stream.Record) {
 		it.rec, it.received = w, received
 		p.enqueue(key, it)
 	}
-	for _, ch := range hook.Changes() {
+	for entry, ch := range hook.Changes() {
 		switch v := ch.Value.(type) {
 		case *schemas.MessagesValue:
 			if ch.Err != nil {
@@ -269,9 +278,13 @@ func (p *Processor) record(r *stream.Record) {
 				pr := &v.UserPreferences[i]
 				add(queueKey(number, pr.WaID, pr.UserID), &item{tenant: t, number: number, prefs: pr})
 			}
+		case *schemas.PhoneNumberQualityUpdate:
+			events = append(events, p.accountEvent(r, entry.ID, v.Downgrade(), v.Summary()))
+		case *schemas.AccountUpdate:
+			events = append(events, p.accountEvent(r, entry.ID, v.Adverse(), v.Summary()))
 		default:
-			// Account-level fields (templates, quality, account updates)
-			// are kept in the log; analytics reads them from there.
+			// Other account-level fields (templates, name reviews) are
+			// kept in the log.
 		}
 	}
 	for number := range unknown {
@@ -282,6 +295,23 @@ func (p *Processor) record(r *stream.Record) {
 			p.logger.Error("cannot write events", "err", err)
 		}
 	}
+}
+
+// accountEvent records an account-level webhook of the WABA wabaID; the
+// alert rules raise the adverse ones.
+func (p *Processor) accountEvent(r *stream.Record, wabaID string, adverse bool, summary string) *stream.Record {
+	e := schemas.Event{Kind: schemas.EventAccount, Status: schemas.StatusInfo, Reason: summary,
+		ID: schemas.EventID("account", r.Topic, strconv.Itoa(int(r.Partition)), strconv.FormatInt(r.Offset, 10), summary)}
+	if adverse {
+		e.Status = schemas.StatusAdverse
+	}
+	if t := p.wabas[wabaID]; t != nil {
+		e.Tenant = t.ID
+		if len(t.Numbers) == 1 {
+			e.PhoneNumberID = t.Numbers[0]
+		}
+	}
+	return p.event(e)
 }
 
 func (p *Processor) deadLetter(r *stream.Record, reason string) {

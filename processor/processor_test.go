@@ -18,7 +18,10 @@ import (
 	"wasp/stream"
 )
 
-const number = "106540352242922"
+const (
+	number = "106540352242922"
+	waba   = "310958472216044" // of the account webhooks in schemas/testdata
+)
 
 // rig is a processor on a real embedded log and store, with the rules bot.
 type rig struct {
@@ -52,7 +55,7 @@ func newRig(t testing.TB, b bot.Bot) *rig {
 }
 
 func (r *rig) start() {
-	p, err := New(Config{DataDir: r.dir, Tenants: []Tenant{{ID: "acme", Numbers: []string{number},
+	p, err := New(Config{DataDir: r.dir, Tenants: []Tenant{{ID: "acme", Numbers: []string{number}, WABAID: waba,
 		Business: bot.Business{Name: "Acme Café", Hours: "9 a 18", Phone: "+1 555 0100"}, Bot: r.bot}}}, r.log)
 	if err != nil {
 		r.t.Fatal(err)
@@ -519,5 +522,55 @@ func TestEveryInboundShape(t *testing.T) {
 	}
 	if in != counted {
 		t.Fatalf("conversations counted %d inbound messages; want %d", in, counted)
+	}
+}
+
+// TestAccountEvents: quality and account updates become account events of
+// the WABA's tenant, adverse or not, without the display phone number.
+func TestAccountEvents(t *testing.T) {
+	r := newRig(t, nil)
+	var bodies []string
+	want := map[string]string{}
+	for name, status := range map[string]string{
+		"phone_number_quality_update": schemas.StatusInfo,
+		"account_update_disabled":     schemas.StatusAdverse,
+		"account_update_restriction":  schemas.StatusAdverse,
+	} {
+		b, err := os.ReadFile(filepath.Join("..", "schemas", "testdata", "webhooks", name+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies = append(bodies, string(b))
+		want[name] = status
+	}
+	r.post(bodies...)
+	got := map[string]string{}
+	for _, rec := range r.drain(schemas.TopicEvents, 3, 10*time.Second) {
+		var e schemas.Event
+		if err := json.Unmarshal(rec.Value, &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.Kind != schemas.EventAccount {
+			continue
+		}
+		if e.Tenant != "acme" || e.PhoneNumberID != number {
+			t.Errorf("%s: tenant %q number %q; want acme %s", e.Reason, e.Tenant, e.PhoneNumberID, number)
+		}
+		if strings.Contains(e.Reason, "15550100234") {
+			t.Errorf("the reason %q holds the display phone number", e.Reason)
+		}
+		switch {
+		case strings.HasPrefix(e.Reason, "phone number quality"):
+			got["phone_number_quality_update"] = e.Status
+		case strings.Contains(e.Reason, "DISABLED_UPDATE"):
+			got["account_update_disabled"] = e.Status
+		case strings.Contains(e.Reason, "ACCOUNT_RESTRICTION"):
+			got["account_update_restriction"] = e.Status
+		}
+	}
+	for name, st := range want {
+		if got[name] != st {
+			t.Errorf("%s: status %q; want %q", name, got[name], st)
+		}
 	}
 }

@@ -105,7 +105,10 @@ type badgerStore struct {
 var _ Store = (*badgerStore)(nil)
 
 func openStore(dir string, dedupeTTL time.Duration, log *slog.Logger) (*badgerStore, error) {
-	db, err := badger.Open(stream.EdgeOptions(dir, 16<<20, log))
+	// Writes are not synced one by one: the processor syncs the store
+	// before it commits the offsets of what it wrote (Sync), so a crash
+	// loses only state that is rebuilt from records read again.
+	db, err := badger.Open(stream.EdgeOptions(dir, 16<<20, log).WithSyncWrites(false))
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the conversation store in %q: %w", dir, err)
 	}
@@ -113,6 +116,9 @@ func openStore(dir string, dedupeTTL time.Duration, log *slog.Logger) (*badgerSt
 }
 
 func (s *badgerStore) Close() error { return s.db.Close() }
+
+// Sync makes every write so far durable.
+func (s *badgerStore) Sync() error { return s.db.Sync() }
 
 func key(kind byte, parts ...string) []byte {
 	k := []byte{kind}

@@ -23,7 +23,9 @@ type Event struct {
 	Wamid     string `json:"wamid,omitzero"`
 	CommandID string `json:"command_id,omitzero"`
 	// MessageType ("text", "template", …), Origin (bot, agent, api),
-	// Status (sent, delivered, read, played, failed).
+	// Status (sent, delivered, read, played, failed; for accounts
+	// StatusAdverse or StatusInfo; for alerts AlertFiring or
+	// AlertResolved).
 	MessageType string `json:"message_type,omitzero"`
 	Origin      string `json:"origin,omitzero"`
 	Status      string `json:"status,omitzero"`
@@ -55,6 +57,15 @@ const (
 	EventHandoff      = "handoff"       // a conversation went to a human
 	EventRelease      = "release"       // a conversation came back to the bot
 	EventAlert        = "alert"         // something an operator must act on
+	EventAccount      = "account"       // Meta changed the account or a number's standing
+)
+
+// Statuses of account events and alerts.
+const (
+	StatusAdverse = "adverse" // an account event an operator must act on
+	StatusInfo    = "info"
+	AlertFiring   = "firing"
+	AlertResolved = "resolved"
 )
 
 // EventID derives an event id from the parts that identify the fact.

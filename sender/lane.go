@@ -304,9 +304,6 @@ func (l *lane) handle(rs []result) {
 			}
 			out = append(out, l.s.deadLetter(j.rec, j.cmd, reason, code),
 				l.s.event(j, schemas.EventSendFailed, code, "", reason))
-			if tokenRejected(r.err) {
-				out = append(out, l.s.event(j, schemas.EventAlert, code, "", "Graph API token rejected: renew the access token"))
-			}
 			if !j.isRead {
 				marks[j.cmd.ID] = entry{state: stateFailed}
 			}
@@ -349,13 +346,6 @@ func errorCode(err error) int {
 		return ae.Code
 	}
 	return 0
-}
-
-// tokenRejected reports whether Meta refused the access token (190, or 0
-// "AuthException"): every send of the number fails until it is renewed.
-func tokenRejected(err error) bool {
-	var ae *APIError
-	return errors.As(err, &ae) && (ae.Code == 190 || ae.Code == 0)
 }
 
 // unknownOutcome reports whether the request may have reached Meta

@@ -216,7 +216,7 @@ func (s *Sender) Run(ctx context.Context) error {
 }
 
 func (s *Sender) commit(ctx context.Context, c stream.Consumer) {
-	if err := stream.CommitDone(ctx, c, s.track); err != nil && ctx.Err() == nil {
+	if err := stream.CommitDone(ctx, c, s.track, nil); err != nil && ctx.Err() == nil {
 		s.logger.Warn("cannot commit the sender's offsets; they are committed again later", "err", err)
 	}
 }

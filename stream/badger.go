@@ -599,7 +599,7 @@ func (l *Badger) Consume(group string, topics ...string) (Consumer, error) {
 		}
 		for i, p := range ps {
 			cp := &consumerPart{topic: topic, index: int32(i), state: p,
-				commitKey: append(append([]byte{'c'}, group...), partKey(0, topic, int32(i))...)}
+				commitKey: commitKey(group, topic, int32(i))}
 			err := l.db.View(func(txn *badger.Txn) error {
 				item, err := txn.Get(cp.commitKey)
 				if errors.Is(err, badger.ErrKeyNotFound) {
@@ -727,7 +727,7 @@ func (c *badgerConsumer) Commit(ctx context.Context, offsets ...Offset) error {
 	}
 	err := c.l.db.Update(func(txn *badger.Txn) error {
 		for _, o := range offsets {
-			key := append(append([]byte{'c'}, c.group...), partKey(0, o.Topic, o.Partition)...)
+			key := commitKey(c.group, o.Topic, o.Partition)
 			if err := txn.Set(key, binary.BigEndian.AppendUint64(nil, uint64(o.Next))); err != nil {
 				return err
 			}
@@ -897,14 +897,16 @@ func (l *Badger) Close() error {
 	return nil
 }
 
-// Ping reports whether the log takes appends.
+// Ping reports whether the log takes appends: it is open, and the disk
+// has more than MinFreeBytes free.
 func (l *Badger) Ping(context.Context) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed || l.db.IsClosed() {
+	closed := l.closed || l.db.IsClosed()
+	l.mu.Unlock()
+	if closed {
 		return ErrClosed
 	}
-	return nil
+	return l.checkSpace()
 }
 
 func partKey(kind byte, topic string, i int32) []byte {
@@ -915,6 +917,11 @@ func partKey(kind byte, topic string, i int32) []byte {
 	k = append(k, byte(len(topic)))
 	k = append(k, topic...)
 	return binary.BigEndian.AppendUint32(k, uint32(i))
+}
+
+// commitKey is where group's committed offset of a topic partition is kept.
+func commitKey(group, topic string, i int32) []byte {
+	return append(append([]byte{'c'}, group...), partKey(0, topic, i)...)
 }
 
 func partIndex(prefix []byte) int32 {

@@ -45,6 +45,12 @@ type KafkaConfig struct {
 	// Topics.RetentionBytes counts compressed bytes, as the broker stores
 	// them, so a partition keeps more records than the embedded log would.
 	Compression string
+	// SessionTimeout is how long the group coordinator waits for a
+	// consumer's heartbeat before it gives the consumer's partitions to
+	// others: after a crash, the restarted process waits this long for
+	// them. Zero means franz-go's default, 45s; the brokers allow 6s to 5m
+	// unless configured otherwise (group.min/max.session.timeout.ms).
+	SessionTimeout time.Duration
 	// DeliveryTimeout bounds how long a record may wait to be acknowledged
 	// once it has been handed to the producer, including records of an
 	// Append whose ctx ended first, and how long Close waits for them. Zero
@@ -387,7 +393,7 @@ func (k *Kafka) Consume(group string, topics ...string) (Consumer, error) {
 		}
 	}
 	c := &kafkaConsumer{group: group, log: k.log, k: k}
-	cl, err := kgo.NewClient(append(k.clientOpts(),
+	opts := append(k.clientOpts(),
 		kgo.ConsumerGroup(group),
 		kgo.ConsumeTopics(topics...),
 		kgo.DisableAutoCommit(),
@@ -395,7 +401,12 @@ func (k *Kafka) Consume(group string, topics ...string) (Consumer, error) {
 		kgo.OnPartitionsAssigned(c.assigned),
 		kgo.OnPartitionsRevoked(c.revoked),
 		kgo.OnPartitionsLost(c.lost),
-	)...)
+	)
+	if st := k.cfg.SessionTimeout; st > 0 {
+		// Heartbeats at most a third of the session apart, as Kafka advises.
+		opts = append(opts, kgo.SessionTimeout(st), kgo.HeartbeatInterval(min(3*time.Second, st/3)))
+	}
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("cannot consume %s as group %q: %w", strings.Join(topics, ","), group, err)
 	}

@@ -334,3 +334,42 @@ func TestRetentionBySize(t *testing.T) {
 		}
 	})
 }
+
+func TestLag(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		l := b.open(t, Topics{Partitions: 3})
+		for i := range 30 {
+			if err := l.Append(ctxT(t), rec(testTopic, fmt.Sprint(i), fmt.Sprint(i))); err != nil {
+				t.Fatalf("append: %v", err)
+			}
+		}
+		c := mustConsume(t, l, "g", testTopic)
+		got := readN(t, c, 30)
+		// Commit 10 of them: the first ten of what came, per partition.
+		next := map[int32]Offset{}
+		for _, r := range got[:10] {
+			next[r.Partition] = r.NextOffset()
+		}
+		var commits []Offset
+		for _, o := range next {
+			commits = append(commits, o)
+		}
+		if err := c.Commit(ctxT(t), commits...); err != nil {
+			t.Fatalf("commit: %v", err)
+		}
+		// Records of one partition come in order, but the first ten of
+		// the fetch need not be a prefix of each partition: count what the
+		// commits leave.
+		want := int64(30)
+		for _, o := range next {
+			want -= o.Next
+		}
+		lag, err := l.(Lagger).Lag(ctxT(t), "g", testTopic)
+		if err != nil {
+			t.Fatalf("lag: %v", err)
+		}
+		if lag != want {
+			t.Fatalf("lag = %d; want %d", lag, want)
+		}
+	})
+}

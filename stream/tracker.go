@@ -141,10 +141,19 @@ func Pump(ctx context.Context, c Consumer, max int, every time.Duration, handle 
 
 // CommitDone commits what t says is done; a failure is returned for the
 // caller to log, and the same offsets are committed again next time.
-func CommitDone(ctx context.Context, c Consumer, t *Tracker) error {
+// flush, when set, runs between taking the offsets and committing them:
+// a stage whose effects are written without a sync of their own makes them
+// durable there, so that no offset is committed ahead of its effects.
+func CommitDone(ctx context.Context, c Consumer, t *Tracker, flush func() error) error {
 	offs := t.Commits()
 	if len(offs) == 0 {
 		return nil
+	}
+	if flush != nil {
+		if err := flush(); err != nil {
+			t.retry(offs)
+			return err
+		}
 	}
 	if err := c.Commit(ctx, offs...); err != nil {
 		t.retry(offs)

@@ -58,11 +58,16 @@ func TestCommitDoneRetriesAFailedCommit(t *testing.T) {
 	tr.Add(r)
 	tr.Done(r)
 	c := &failingCommits{fail: true}
-	if err := CommitDone(context.Background(), c, tr); err == nil {
+	if err := CommitDone(context.Background(), c, tr, nil); err == nil {
 		t.Fatal("a failed commit was not reported")
 	}
 	c.fail = false
-	if err := CommitDone(context.Background(), c, tr); err != nil || fmt.Sprint(c.got) != "[{t 0 8}]" {
-		t.Fatalf("after the failure committed %v (%v); want [{t 0 8}]", c.got, err)
+	// A flush that fails commits nothing, and the offsets come again.
+	if err := CommitDone(context.Background(), c, tr, func() error { return errors.New("disk away") }); err == nil || len(c.got) > 0 {
+		t.Fatalf("a failed flush: err %v, committed %v; want an error and nothing", err, c.got)
+	}
+	flushed := false
+	if err := CommitDone(context.Background(), c, tr, func() error { flushed = true; return nil }); err != nil || !flushed || fmt.Sprint(c.got) != "[{t 0 8}]" {
+		t.Fatalf("after the failures committed %v (%v, flushed %v); want [{t 0 8}] after a flush", c.got, err, flushed)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"strconv"
@@ -37,6 +38,7 @@ type customers struct {
 	kinds []string
 	cum   []float64 // cumulative weights of kinds
 	turns []atomic.Int32
+	rate  atomic.Uint64 // messages per second, as float64 bits (SetRate)
 }
 
 // followUp is a customer's answer to a message the bot sent them.
@@ -52,6 +54,7 @@ type followUp struct {
 
 func newCustomers(s *Sim, cfg Customers) (*customers, error) {
 	c := &customers{s: s, cfg: cfg, turns: make([]atomic.Int32, cfg.Users)}
+	c.rate.Store(math.Float64bits(cfg.Rate))
 	weights := cfg.Types
 	if len(weights) == 0 {
 		weights = map[string]float64{}
@@ -91,13 +94,9 @@ func (c *customers) reset() {
 	}
 }
 
-// run generates messages at cfg.Rate until done closes.
+// run generates messages at the rate until done closes.
 func (c *customers) run(done <-chan struct{}) {
-	tick := 10 * time.Millisecond
-	if per := time.Duration(float64(time.Second) / c.cfg.Rate); per > tick {
-		tick = per
-	}
-	t := time.NewTicker(tick)
+	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	last := time.Now()
 	budget := 0.0
@@ -106,7 +105,11 @@ func (c *customers) run(done <-chan struct{}) {
 		case <-done:
 			return
 		case now := <-t.C:
-			budget += c.cfg.Rate * now.Sub(last).Seconds()
+			rate := math.Float64frombits(c.rate.Load())
+			if rate <= 0 {
+				budget = 0
+			}
+			budget += rate * now.Sub(last).Seconds()
 			last = now
 			for ; budget >= 1; budget-- {
 				i := rand.IntN(c.cfg.Users)
@@ -117,6 +120,20 @@ func (c *customers) run(done <-chan struct{}) {
 			}
 		}
 	}
+}
+
+// SetRate changes Customers.Rate, the inbound messages per second, from
+// now on; load tests ramp and burst with it. It needs Customers.Rate or
+// Customers.ReplyToBot set at New.
+func (s *Sim) SetRate(rate float64) error {
+	if s.cust == nil {
+		return errors.New("cannot set the customers' rate: Customers.Rate and ReplyToBot were not set")
+	}
+	if rate < 0 || math.IsNaN(rate) || math.IsInf(rate, 0) {
+		return fmt.Errorf("cannot set the customers' rate: %v is not a rate", rate)
+	}
+	s.cust.rate.Store(math.Float64bits(rate))
+	return nil
 }
 
 // numberOf is the business number user i writes to.
@@ -265,11 +282,7 @@ func (s *Sim) Inbound(phoneNumberID, userKey, typ string) (string, error) {
 	}
 	in := s.newInbound(n, u, typ, nil)
 	s.q.push(&event{due: s.now(), kind: evInbound, n: n, in: in})
-	var m struct {
-		ID string `json:"id"`
-	}
-	json.Unmarshal(in.msg, &m)
-	return m.ID, nil
+	return in.wamid, nil
 }
 
 // newInbound builds an inbound message of kind from u to n, opens u's
@@ -395,7 +408,7 @@ func (s *Sim) newInbound(n *number, u user, kind string, fu *followUp) *inbound 
 			ErrorData: inErrorData{Details: "Message type is currently not supported."}}}
 		m.Unsupported = &inUnsupported{Type: pick([]string{"poll_creation", "poll_update", "edit", "pin"})}
 	}
-	in := &inbound{typ: kind}
+	in := &inbound{typ: kind, wamid: m.ID}
 	b, _ := json.Marshal(&m)
 	in.msg = escapeNonASCII(b)
 	if kind != "system" {

@@ -69,6 +69,8 @@ var codes = map[int]codeInfo{
 	133015:  {"Please wait a few minutes before attempting to register this phone number", "The phone number you are attempting to register was recently deleted, and deletion has not yet completed.", 400},
 	133016:  {"Account register deregister rate limit exceeded", "Registration or Deregistration failed because there were too many attempts for this phone number in a short period of time.", 400},
 	135000:  {"Generic user error", "Message failed to send because of an unknown error with your request parameters.", 400},
+	136024:  {"Request code error", "The verification code could not be requested.", 400},
+	136025:  {"Verify code error", "The verification code could not be verified.", 400},
 	2388019: {"Message Template Limit Exceeded", "The WhatsApp Business Account has reached its limit of 250 message templates.", 400},
 }
 

@@ -25,11 +25,16 @@ func (s *Sim) handle(ctx *fasthttp.RequestCtx) {
 		s.handleControl(ctx)
 		return
 	case bytes.HasPrefix(path, attachmentsPath):
+		s.requests.add(ctx)
 		s.handleDownload(ctx)
 		return
 	}
 	version, rest := cut(bytes.TrimPrefix(path, []byte("/")), '/')
 	id, edge := cut(rest, '/')
+	send := string(edge) == "messages"
+	if !send {
+		s.requests.add(ctx)
+	}
 	if !isVersion(version) || len(id) == 0 || bytes.IndexByte(edge, '/') >= 0 {
 		s.fail(ctx, nil, errUnknownPath(string(path)))
 		return
@@ -40,6 +45,12 @@ func (s *Sim) handle(ctx *fasthttp.RequestCtx) {
 	}
 	if d := s.cfg.Faults.Latency.sample(); d > 0 {
 		time.Sleep(d)
+	}
+	if !send {
+		if f, ok := s.callFaults.pop(); ok {
+			s.fail(ctx, s.numbers[string(id)], newError(f.code, ""))
+			return
+		}
 	}
 	if n := s.numbers[string(id)]; n != nil {
 		s.routeNumber(ctx, n, edge)
@@ -165,17 +176,7 @@ func (s *Sim) routeWABA(ctx *fasthttp.RequestCtx, w *waba, edge []byte) {
 
 // authorized reports whether the request carries a valid bearer token.
 func (s *Sim) authorized(ctx *fasthttp.RequestCtx) bool {
-	h := ctx.Request.Header.Peek("Authorization")
-	var tok []byte
-	switch {
-	case len(h) > 7 && strings.EqualFold(string(h[:7]), "Bearer "):
-		tok = h[7:]
-	case len(h) > 6 && strings.EqualFold(string(h[:6]), "OAuth "):
-		tok = h[6:]
-	default:
-		return false
-	}
-	tok = bytes.TrimSpace(tok)
+	tok := bearer(ctx)
 	if len(tok) == 0 {
 		return false
 	}
@@ -184,6 +185,19 @@ func (s *Sim) authorized(ctx *fasthttp.RequestCtx) bool {
 	}
 	_, ok := s.tokens[string(tok)]
 	return ok
+}
+
+// bearer returns the token of the Authorization header ("Bearer <token>"
+// or "OAuth <token>"), nil without one.
+func bearer(ctx *fasthttp.RequestCtx) []byte {
+	h := ctx.Request.Header.Peek("Authorization")
+	switch {
+	case len(h) > 7 && strings.EqualFold(string(h[:7]), "Bearer "):
+		return bytes.TrimSpace(h[7:])
+	case len(h) > 6 && strings.EqualFold(string(h[:6]), "OAuth "):
+		return bytes.TrimSpace(h[6:])
+	}
+	return nil
 }
 
 // fail answers ctx with e and counts it, on n when the error concerns a

@@ -279,6 +279,13 @@ func (s *Sim) handleSend(ctx *fasthttp.RequestCtx, n *number) {
 	sd.Seq = s.sendSeq.Add(1)
 	n.record(now, key, &sd, body)
 	n.mu.Unlock()
+	if s.track != nil {
+		contextID := ""
+		if m.Context != nil {
+			contextID = m.Context.MessageID
+		}
+		s.track.answer(contextID, m.BizOpaqueCallbackData, now)
+	}
 
 	b := make([]byte, 0, 192)
 	b = append(b, `{"messaging_product":"whatsapp","contacts":[{"input":`...)

@@ -14,8 +14,9 @@
 //	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 //	go s.Serve(ctx, ln)
 //	graph := "http://" + ln.Addr().String() // what s.URL() says once Serve runs
-//	// point the sender at graph; script faults with s.FailNext(2, 131000);
-//	// assert with s.Report() and s.Sends().
+//	// point the sender at graph; script faults with s.FailNext(2, 131000)
+//	// (sends) or s.FailNextCall(1, 133016) (management calls);
+//	// assert with s.Report(), s.Sends() and s.Requests().
 //
 // The test controls are also served over HTTP under /_sim/ (see
 // handleControl), for tests that drive a separate process.
@@ -74,6 +75,10 @@ type Config struct {
 	Webhook Webhook
 	// Customers are simulated WhatsApp users who write to the numbers.
 	Customers Customers
+	// Track measures what a load test judges by: webhook acknowledgement
+	// latency, and which accepted send answers which inbound message, how
+	// fast (see Tracking). Off, nothing is kept.
+	Track bool
 	// KeepSends is how many accepted sends Sends returns (the first ones;
 	// the report counts every one). Zero means 100,000; negative keeps none,
 	// for load tests.
@@ -292,14 +297,17 @@ type Sim struct {
 	seq     atomic.Uint64 // wamids and other ids
 	sendSeq atomic.Uint64
 
-	templates templateStore
-	media     mediaStore
-	faults    faultQueue
-	stats     stats
+	templates  templateStore
+	media      mediaStore
+	faults     faultQueue
+	callFaults faultQueue
+	requests   requestLog
+	stats      stats
 
 	q      *queue // nil without Webhook.URL
 	client *fasthttp.Client
 	cust   *customers // nil without Customers.Rate
+	track  *tracker   // nil without Track
 
 	server  *fasthttp.Server
 	addr    atomic.Value // net.Addr
@@ -369,6 +377,9 @@ func New(cfg Config) (*Sim, error) {
 			return nil, fmt.Errorf("cannot create the simulator: %w", err)
 		}
 		s.cust = c
+	}
+	if cfg.Track {
+		s.track = newTracker()
 	}
 	s.server = &fasthttp.Server{
 		Handler:               s.handle,
@@ -554,7 +565,7 @@ func (s *Sim) Serve(ctx context.Context, ln net.Listener) error {
 	if s.q != nil {
 		s.startWebhooks()
 	}
-	if s.cust != nil && s.cfg.Customers.Rate > 0 {
+	if s.cust != nil {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -616,9 +627,9 @@ func (s *Sim) wall(t int64) time.Time { return s.epoch.Add(time.Duration(t)) }
 func (s *Sim) unix(t int64) int64 { return s.wall(t).Unix() }
 
 // Reset brings the simulator back to its state right after New: counters,
-// sends, limits, windows, scripted faults, registration, profiles, media,
-// templates created through the API, and pending webhooks are cleared. It
-// keeps serving.
+// sends, requests, tracking, limits, windows, scripted faults, registration,
+// profiles, media, templates created through the API, and pending webhooks
+// are cleared. It keeps serving.
 func (s *Sim) Reset() {
 	now := s.now()
 	s.started.Store(now)
@@ -633,12 +644,17 @@ func (s *Sim) Reset() {
 	s.templates.init(s)
 	s.media.init()
 	s.faults.clear()
+	s.callFaults.clear()
+	s.requests.clear()
 	s.stats.reset()
 	if s.q != nil {
 		s.q.clear()
 	}
 	if s.cust != nil {
 		s.cust.reset()
+	}
+	if s.track != nil {
+		s.track.reset()
 	}
 }
 

@@ -62,7 +62,7 @@ type statusEvent struct {
 // (nil for system messages, which have none).
 type inbound struct {
 	msg, contact []byte
-	typ          string
+	typ, wamid   string
 }
 
 // rawPost is a built body, with what it holds for the report.
@@ -71,6 +71,7 @@ type rawPost struct {
 	attempt int
 	dup     bool
 	tally   tally
+	in      []*inbound // the inbound messages it carries, with Config.Track
 }
 
 // tally counts the updates of a POST.
@@ -259,7 +260,15 @@ func (s *Sim) deliver(g []*event) {
 	if rp.dup {
 		hs.duplicates.Add(1)
 	}
+	if s.track != nil && rp.attempt == 0 && len(rp.in) > 0 {
+		s.track.posting(rp.in, s.now())
+	}
+	start := time.Now()
 	if s.post(s.hookURL(first.n, w), rp.body) {
+		if s.track != nil {
+			s.track.acks.Record(time.Since(start))
+			s.track.delivered(rp.in)
+		}
 		hs.posts.Add(1)
 		if !rp.dup {
 			for i, c := range rp.tally.statuses {
@@ -385,6 +394,9 @@ func (s *Sim) build(g []*event) *rawPost {
 			b = append(b, in.msg...)
 		}
 		rp.tally.messages = int32(len(ins))
+		if s.track != nil {
+			rp.in = ins
+		}
 	}
 	b = append(b, `]},"field":"messages"}]}]}`...)
 	rp.body = b
@@ -492,6 +504,9 @@ func (s *Sim) afterAccept(a *accepted) {
 			se.errCode = wh.FailCodes[rand.IntN(len(wh.FailCodes))]
 		}
 		evs[i] = &event{due: t, kind: evStatus, n: a.n, st: se}
+	}
+	if s.track != nil {
+		s.track.statuses.Add(int64(len(evs)))
 	}
 	if len(evs) > 1 && wh.OutOfOrder > 0 && rand.Float64() < wh.OutOfOrder {
 		dues := make([]int64, len(evs))

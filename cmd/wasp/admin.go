@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+
+	"wasp/analytics/web"
 )
 
 // pinger is a dependency whose reachability decides readiness.
@@ -19,8 +21,8 @@ type pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// admin is the operators' listener: health, readiness, metrics, and (with
-// later stages) the API and the dashboard.
+// admin is the operators' listener: health, readiness, metrics, the API
+// and the web dashboard.
 type admin struct {
 	addr  string
 	token string
@@ -39,6 +41,11 @@ func newAdmin(cfg *Config, log any) *admin {
 		fmt.Fprintln(w, "ok")
 	})
 	a.mux.HandleFunc("GET /readyz", a.ready)
+	// The web dashboard holds no data, so it is served without the token;
+	// its script calls /api/ with it.
+	ui := web.Handler()
+	a.mux.Handle("GET /{$}", ui)
+	a.mux.Handle("GET "+web.AssetPrefix, ui)
 	a.mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
 		metrics.WritePrometheus(w, true)
 	})

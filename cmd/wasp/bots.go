@@ -56,7 +56,7 @@ func (c *Config) processorConfig(logger *slog.Logger) (processor.Config, error) 
 			}
 			tb = r
 		}
-		tenants = append(tenants, processor.Tenant{ID: t.ID, Numbers: t.PhoneNumberIDs, Business: b, Bot: tb,
+		tenants = append(tenants, processor.Tenant{ID: t.ID, Numbers: t.PhoneNumberIDs, WABAID: t.WABAID, Business: b, Bot: tb,
 			Acknowledgement: t.Bot.Acknowledgement})
 	}
 	return processor.Config{

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"wasp/analytics"
 )
 
 // Config is the whole configuration: the YAML file (--config), then the
@@ -41,6 +43,18 @@ type Config struct {
 	OpenAI     OpenAIConfig     `yaml:"openai"`
 	Send       SendConfig       `yaml:"send"`
 	Processor  ProcessorConfig  `yaml:"processor"`
+	Alerts     AlertsConfig     `yaml:"alerts"`
+}
+
+// AlertsConfig configures the health alerts (analytics.AlertConfig).
+type AlertsConfig struct {
+	// NotifyURL receives Slack-compatible JSON for each alert
+	// (WASP_ALERT_WEBHOOK_URL); empty notifies nobody.
+	NotifyURL string        `yaml:"notify_url"`
+	Interval  time.Duration `yaml:"interval"`
+	Cooldown  time.Duration `yaml:"cooldown"`
+	// Rules are the thresholds; a negative value turns a rule off.
+	Rules analytics.AlertRules `yaml:"rules"`
 }
 
 // ProcessorConfig tunes the processor.
@@ -112,12 +126,18 @@ type LogConfig struct {
 	RetentionBytes ByteSize      `yaml:"retention_bytes"`
 	// MemTableSize of the embedded log; bigger uses more memory.
 	MemTableSize ByteSize `yaml:"memtable_size"`
+	// MinFreeBytes is the disk space the embedded log leaves free: below
+	// it appends fail and the ingester answers 503. Zero means 64 MiB.
+	MinFreeBytes ByteSize `yaml:"min_free_bytes"`
 }
 
 // KafkaConfig selects cluster mode.
 type KafkaConfig struct {
 	Brokers           []string `yaml:"brokers"`
 	ReplicationFactor int16    `yaml:"replication_factor"`
+	// SessionTimeout is how long a crashed process's partitions stay with
+	// it before a restarted one gets them; zero means 45s.
+	SessionTimeout time.Duration `yaml:"session_timeout"`
 }
 
 // TopicsConfig renames the topics.
@@ -268,6 +288,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	str("WASP_OPENAI_BASE_URL", &c.OpenAI.BaseURL)
 	str("WASP_OPENAI_API_KEY", &c.OpenAI.APIKey)
 	str("WASP_OPENAI_MODEL", &c.OpenAI.Model)
+	str("WASP_ALERT_WEBHOOK_URL", &c.Alerts.NotifyURL)
 	if v := getenv("WASP_KAFKA_BROKERS"); v != "" {
 		c.Kafka.Brokers = nil
 		for _, b := range strings.Split(v, ",") {
@@ -378,6 +399,9 @@ func (c *Config) validate(demo, ingest bool) error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("WASP_LOG_LEVEL=%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if u := c.Alerts.NotifyURL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		bad("WASP_ALERT_WEBHOOK_URL (alerts.notify_url) is not an http(s) URL")
 	}
 	if c.Log.Partitions < 0 || c.Log.Partitions > 1024 {
 		bad("log.partitions=%d is out of range (1 to 1024)", c.Log.Partitions)

@@ -7,6 +7,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -24,6 +25,7 @@ import (
 	"wasp/bench/sim"
 	"wasp/ingest"
 	"wasp/processor"
+	"wasp/schemas"
 	"wasp/sender"
 	"wasp/stream"
 )
@@ -41,6 +43,8 @@ Usage:
   wasp analytics [--config FILE] [--check]        analytics and the dashboard API alone
   wasp migrate [--config FILE]                    apply the ClickHouse schema (WASP_CLICKHOUSE_ADDR)
   wasp sim [flags]                                the Meta simulator (wasp sim -h)
+  wasp bench [flags]                              load test against the simulator (wasp bench -h)
+  wasp admin GROUP COMMAND [flags]                Graph API management from the terminal (wasp admin -h)
   wasp version                                    print the version
 
 Flags:
@@ -76,8 +80,12 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return 0
 	case "sim":
 		return runSim(args, getenv, stdout, stderr)
+	case "bench":
+		return runBench(args, getenv, stdout, stderr)
 	case "migrate":
 		return runMigrate(args, getenv, stdout, stderr)
+	case "admin":
+		return runAdmin(args, getenv, stdout, stderr)
 	case "run", "ingest", "process", "send", "analytics":
 	default:
 		fmt.Fprintf(stderr, "wasp: unknown command %q\n\n%s", cmd, usage)
@@ -208,6 +216,7 @@ func serve(ctx context.Context, cmd string, cfg *Config, logger *slog.Logger, de
 			}
 		}
 		analytics.Register(adm.api, src)
+		stages.add("alerts", cfg.alerter(cmd, log, logger.With("stage", "alerts")).Run, nil)
 	}
 	if cmd == "run" || cmd == "send" {
 		snd, err := sender.New(cfg.senderConfig(logger.With("stage", "send")), log,
@@ -232,6 +241,33 @@ func serve(ctx context.Context, cmd string, cfg *Config, logger *slog.Logger, de
 			"; its report is at " + cfg.Graph.URL + "/_sim/report")
 	}
 	return stages.run(ctx, logger)
+}
+
+// alerter builds the alert loop of the analytics stage. The webhook rule
+// needs the ingester in the same process; the lag rule watches the groups
+// of the stages that read the log.
+func (c *Config) alerter(cmd string, log stream.Log, logger *slog.Logger) *analytics.Alerter {
+	limits := map[string]float64{}
+	for _, t := range c.Tenants {
+		for _, id := range t.PhoneNumberIDs {
+			limits[id] = cmp.Or(t.ThroughputMPS, c.Send.ThroughputMPS)
+		}
+	}
+	events := cmp.Or(c.Topics.Events, schemas.TopicEvents)
+	lag := map[string][]string{
+		"wasp-processor":         {cmp.Or(c.Topics.Webhooks, schemas.TopicWebhooks)},
+		"wasp-sender":            {cmp.Or(c.Topics.Outbound, schemas.TopicOutbound)},
+		"wasp-analytics-rollups": {events},
+	}
+	if c.ClickHouse.Addr != "" {
+		lag["wasp-analytics"] = []string{events}
+	}
+	cfg := analytics.AlertConfig{Topic: events, Interval: c.Alerts.Interval, Cooldown: c.Alerts.Cooldown,
+		NotifyURL: c.Alerts.NotifyURL, Rules: c.Alerts.Rules, Limits: limits, Lag: lag, Logger: logger}
+	if cmd == "run" {
+		cfg.Webhooks = ingest.WebhookCounts
+	}
+	return analytics.NewAlerter(cfg, log)
 }
 
 // senderConfig maps the configuration onto the sender's.
@@ -277,6 +313,7 @@ func openLog(ctx context.Context, cfg *Config, logger *slog.Logger) (stream.Log,
 			Brokers:           cfg.Kafka.Brokers,
 			Topics:            topics,
 			ReplicationFactor: cfg.Kafka.ReplicationFactor,
+			SessionTimeout:    cfg.Kafka.SessionTimeout,
 			Logger:            logger.With("component", "kafka"),
 		})
 		if err != nil {
@@ -292,10 +329,11 @@ func openLog(ctx context.Context, cfg *Config, logger *slog.Logger) (stream.Log,
 		Dir:          dir,
 		Topics:       topics,
 		MemTableSize: int64(cfg.Log.MemTableSize),
+		MinFreeBytes: int64(cfg.Log.MinFreeBytes),
 		Logger:       logger.With("component", "badger"),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w (is another wasp using WASP_DATA_DIR=%s?)", err, cfg.DataDir)
+		return nil, fmt.Errorf("%w (is WASP_DATA_DIR=%s writable, and used by no other wasp?)", err, cfg.DataDir)
 	}
 	return l, nil
 }

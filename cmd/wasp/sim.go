@@ -46,7 +46,7 @@ func runSim(args []string, getenv func(string) string, stdout, stderr io.Writer)
 		EnforceWindow: *window,
 		Faults:        sim.Faults{ErrorRate: *errRate, Latency: sim.Latency{Fixed: *latency}},
 		Webhook:       sim.Webhook{URL: *webhook, AppSecret: *secret, Statuses: *statuses && *webhook != ""},
-		Customers:     sim.Customers{Rate: *rate, Users: *users, ReplyToBot: true},
+		Customers:     sim.Customers{Rate: *rate, Users: *users, ReplyToBot: *webhook != ""},
 		Logger:        newLogger(stderr, *logLevel),
 	}
 	if *tokens != "" {
