@@ -134,6 +134,9 @@ func New(cfg Config, log Appender) (*Ingester, error) {
 		DisableHeaderNamesNormalizing: false,
 		CloseOnShutdown:               true,
 		Logger:                        fasthttpLogger{cfg.Logger},
+		// The body is opaque bytes whatever its Content-Type: a multipart
+		// one is not parsed (nor spooled to disk), only signed and stored.
+		DisablePreParseMultipartForm: true,
 	}
 	return in, nil
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# clickhouse.sh start|stop|addr — a private ClickHouse server for the tests.
+# clickhouse.sh start|stop|addr|config — a private ClickHouse server for the tests.
 #
 # start  installs Debian's clickhouse-server when no server binary is found
 #        (as root, non-interactively; the package's own service is not
@@ -10,13 +10,20 @@
 #        by this script is reused; a stale one is stopped first.
 # stop   stops that server and removes its directory.
 # addr   prints the native address for WASP_TEST_CLICKHOUSE_ADDR.
+# config writes the configuration only (no install) and prints the command
+#        that runs a server on it, for a test that starts, stops and
+#        restarts a server of its own.
+#
+# WASP_CH_DIR, WASP_CH_TCP_PORT and WASP_CH_HTTP_PORT choose the directory
+# and the ports (defaults above), so that a second server can run beside
+# the first.
 #
 # Quiet on success; on failure it prints why and the server's log tail.
 set -euo pipefail
 
-dir="${TMPDIR:-/tmp}/wasp-clickhouse"
-tcp_port=19000
-http_port=18123
+dir="${WASP_CH_DIR:-${TMPDIR:-/tmp}/wasp-clickhouse}"
+tcp_port="${WASP_CH_TCP_PORT:-19000}"
+http_port="${WASP_CH_HTTP_PORT:-18123}"
 pidfile="$dir/server.pid"
 
 die() { echo "clickhouse.sh: $*" >&2; exit 1; }
@@ -192,9 +199,18 @@ start() {
 	exit 1
 }
 
+config() {
+	local cmd
+	cmd=$(server)
+	[ -n "$cmd" ] || die "no ClickHouse server binary (clickhouse.sh start installs Debian's clickhouse-server)"
+	write_config
+	echo "$cmd --config-file=$dir/config.xml"
+}
+
 case "${1:-}" in
 start) start ;;
 stop) stop ;;
 addr) echo "127.0.0.1:$tcp_port" ;;
-*) die "usage: clickhouse.sh start|stop|addr" ;;
+config) config ;;
+*) die "usage: clickhouse.sh start|stop|addr|config" ;;
 esac

@@ -497,10 +497,29 @@ func (c *kafkaConsumer) Fetch(ctx context.Context, max int) ([]*Record, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := fs.Err(); err != nil {
-			return nil, fmt.Errorf("cannot fetch for group %q: %w", c.group, err)
+		var failed error
+		fs.EachError(func(topic string, p int32, err error) {
+			var loss *kgo.ErrDataLoss
+			if errors.As(err, &loss) {
+				// The broker lost records (an unclean leader election, or
+				// a leader that came back with less): the client already
+				// resumed at the new end. Consumers deduplicate what comes
+				// again; nothing to stop for.
+				if c.log != nil {
+					c.log.Warn("kafka reports lost records; consuming on from where the broker resumed",
+						"group", c.group, "topic", topic, "partition", p, "err", err)
+				}
+				return
+			}
+			if failed == nil {
+				failed = err
+			}
+		})
+		if failed != nil {
+			return nil, fmt.Errorf("cannot fetch for group %q: %w", c.group, failed)
 		}
-		// An empty poll without an error, as around a rebalance: poll again.
+		// An empty poll without an error, as around a rebalance, or one
+		// that only reported lost records: poll again.
 	}
 }
 
