@@ -466,11 +466,12 @@ func (a *Alerter) lagRule(ctx context.Context) ([]finding, error) {
 	var out []finding
 	var errs []error
 	for group, topics := range a.cfg.Lag {
-		n, err := a.lagger.Lag(ctx, group, topics...)
+		ps, err := a.lagger.Positions(ctx, group, topics...)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
+		n := stream.Lag(ps)
 		a.mu.Lock()
 		a.lag[group] = n
 		a.mu.Unlock()

@@ -178,12 +178,30 @@ func (l *lane) nextWake(now time.Time) time.Duration {
 // launch hands the jobs to the marker, which records them in flight in the
 // ledger and then sends them. A job whose outcome was unknown is first
 // looked up again: a status webhook may have settled it meanwhile.
+//
+// A status webhook is only seen once the settle loop has read it: a job
+// waits until every webhook that came before its settle time was read (after
+// a restart on Kafka that is the session timeout later), so that it is not
+// sent again for want of reading.
 func (l *lane) launch(batch []*job) {
 	var rechecks []string
+	var unread []*job
+	caughtUp := l.s.settled.caughtUp()
+	kept := batch[:0]
 	for _, j := range batch {
-		if j.recheck {
+		switch {
+		case j.recheck && caughtUp.Before(j.settleBy):
+			unread = append(unread, j)
+			continue
+		case j.recheck:
 			rechecks = append(rechecks, j.cmd.ID)
 		}
+		kept = append(kept, j)
+	}
+	batch = kept
+	if len(unread) > 0 {
+		sendsAwaitingStatuses.Add(len(unread))
+		l.retryLater(unread, settlePoll)
 	}
 	if len(rechecks) > 0 {
 		known, err := l.s.ledger.lookup(rechecks)
@@ -291,6 +309,7 @@ func (l *lane) handle(rs []result) {
 				// settle it before sending again.
 				j.recheck = true
 				j.due = now.Add(l.s.cfg.SettleDelay)
+				j.settleBy = j.due
 			} else {
 				j.due = now.Add(l.backoff(j.attempt))
 			}

@@ -109,6 +109,8 @@ type Sender struct {
 	toMark  chan markBatch // lanes → marker
 	toApply chan effects   // lanes → applier
 
+	settled settleProgress // how far the status webhooks were read
+
 	wg    sync.WaitGroup // lanes
 	loops sync.WaitGroup // marker and applier
 }
@@ -228,6 +230,7 @@ type job struct {
 	body     []byte // the Graph body to post
 	attempt  int
 	recheck  bool      // outcome unknown: look at the ledger before sending
+	settleBy time.Time // with recheck: the status webhooks up to then must be read first
 	due      time.Time // not before
 	start    time.Time // first try, for latency
 	isRead   bool      // a read receipt: not paced, not in the ledger
@@ -274,6 +277,7 @@ func (s *Sender) dispatch(ctx context.Context, recs []*stream.Record) {
 		s.logger.Error("cannot read the ledger; holding commands", "err", err)
 		for _, j := range jobs {
 			j.recheck, j.due = true, time.Now().Add(time.Second)
+			j.settleBy = j.due
 		}
 	}
 	now := time.Now()
@@ -290,6 +294,7 @@ func (s *Sender) dispatch(ctx context.Context, recs []*stream.Record) {
 			// Sent by a process that died before it saw the answer.
 			j.recheck = true
 			j.due = maxTime(j.due, e.at.Add(s.cfg.SettleDelay))
+			j.settleBy = j.due
 		}
 		if reason, code := s.check(j, now); reason != "" {
 			out = append(out, s.deadLetter(j.rec, j.cmd, reason, code))

@@ -40,18 +40,7 @@ func newRig(t testing.TB, scfg sim.Config, cfg Config) *rig {
 	if scfg.Tokens == nil {
 		scfg.Tokens = []string{"test-token"}
 	}
-	s, err := sim.New(scfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, scancel := context.WithCancel(context.Background())
-	go s.Serve(sctx, ln)
-	t.Cleanup(scancel)
-
+	s, graphURL := startSim(t, scfg)
 	cfg.DataDir = t.TempDir()
 	if cfg.DefaultToken == "" {
 		cfg.DefaultToken = "test-token"
@@ -62,8 +51,7 @@ func newRig(t testing.TB, scfg sim.Config, cfg Config) *rig {
 	if cfg.ThroughputMPS == 0 {
 		cfg.ThroughputMPS = -1
 	}
-	// The listener's address, not s.URL(), which is set once Serve runs.
-	snd, err := New(cfg, l, NewGraph(GraphConfig{BaseURL: "http://" + ln.Addr().String(), Timeout: 5 * time.Second}))
+	snd, err := New(cfg, l, NewGraph(GraphConfig{BaseURL: graphURL, Timeout: 5 * time.Second}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +61,24 @@ func newRig(t testing.TB, scfg sim.Config, cfg Config) *rig {
 	go func() { r.done <- snd.Run(ctx) }()
 	t.Cleanup(r.shutdown)
 	return r
+}
+
+// startSim serves a simulator until the test ends and returns it with its
+// URL (the listener's: s.URL() is set only once Serve runs).
+func startSim(t testing.TB, cfg sim.Config) (*sim.Sim, string) {
+	t.Helper()
+	s, err := sim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go s.Serve(ctx, ln)
+	t.Cleanup(cancel)
+	return s, "http://" + ln.Addr().String()
 }
 
 func (r *rig) shutdown() {
@@ -365,18 +371,8 @@ func TestConcurrentCommandsAcrossRecipients(t *testing.T) {
 // builds (the golden files of testdata/bodies) to the simulator, which
 // validates it as Meta does: each is accepted.
 func TestEveryBodyPassesTheSimulator(t *testing.T) {
-	s, err := sim.New(sim.Config{Tokens: []string{"tok"}, PairLimit: sim.PairLimit{Burst: -1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go s.Serve(ctx, ln)
-	g := NewGraph(GraphConfig{BaseURL: "http://" + ln.Addr().String()})
+	_, graphURL := startSim(t, sim.Config{Tokens: []string{"tok"}, PairLimit: sim.PairLimit{Burst: -1}})
+	g := NewGraph(GraphConfig{BaseURL: graphURL})
 	files, _ := filepath.Glob("testdata/bodies/*.json")
 	if len(files) < 20 {
 		t.Fatalf("%d golden bodies; want one per message type", len(files))

@@ -3,11 +3,75 @@ package sender
 import (
 	"bytes"
 	"context"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/VictoriaMetrics/metrics"
 
 	"wasp/schemas"
 	"wasp/stream"
 )
+
+// settlePoll is how often the settle loop checks how far it has read, and
+// how long a job waiting for it waits before it looks again.
+const settlePoll = 500 * time.Millisecond
+
+var sendsAwaitingStatuses = metrics.NewCounter(`wasp_sender_rechecks_awaiting_statuses_total`)
+
+// settleProgress tracks how far the settle loop has read the webhooks
+// topic: caughtUp is a time T such that every webhook appended before T
+// has been read. It is taken from a snapshot of the partitions' ends at T,
+// reached once the loop has read past each of them.
+type settleProgress struct {
+	at atomic.Int64 // caughtUp, Unix nanoseconds
+
+	mu      sync.Mutex
+	read    map[int32]int64 // next offset to read, per partition
+	target  map[int32]int64 // the snapshot's ends not yet read past
+	takenAt time.Time
+}
+
+func (p *settleProgress) caughtUp() time.Time { return time.Unix(0, p.at.Load()) }
+
+// advance records that the loop read up to next in partition.
+func (p *settleProgress) advance(partition int32, next int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.read == nil {
+		p.read = map[int32]int64{}
+	}
+	p.read[partition] = max(p.read[partition], next)
+}
+
+// check takes a new snapshot with positions when there is none, and
+// moves caughtUp to the snapshot's time once every end in it was read.
+func (p *settleProgress) check(now time.Time, positions func() ([]stream.Position, error)) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.target == nil {
+		ps, err := positions()
+		if err != nil {
+			return err
+		}
+		p.target, p.takenAt = map[int32]int64{}, now
+		for _, pos := range ps {
+			if pos.End > max(pos.Committed, p.read[pos.Partition]) {
+				p.target[pos.Partition] = pos.End
+			}
+		}
+	}
+	for part, end := range p.target {
+		if p.read[part] >= end {
+			delete(p.target, part)
+		}
+	}
+	if len(p.target) == 0 {
+		p.at.Store(p.takenAt.UnixNano())
+		p.target = nil
+	}
+	return nil
+}
 
 // settleLoop reads the webhooks topic for what the sender needs from Meta's
 // callbacks: status webhooks echoing a command id settle sends whose
@@ -15,12 +79,50 @@ import (
 // opt-outs. It has its own consumer group and reads only records that
 // mention either.
 func (s *Sender) settleLoop(ctx context.Context) error {
-	c, err := s.log.Consume(s.cfg.Group+"-settle", s.cfg.WebhooksTopic)
+	group := s.cfg.Group + "-settle"
+	c, err := s.log.Consume(group, s.cfg.WebhooksTopic)
 	if err != nil {
 		s.logger.Error("cannot read status webhooks; unknown sends are resent after the settle delay", "err", err)
+		s.settled.at.Store(1<<63 - 1) // nothing to wait for
 		return err
 	}
 	defer c.Close()
+	// How far the loop has read: from the log's positions when it can tell
+	// them, else (a log without them) whatever was fetched counts as now.
+	lagger, _ := s.log.(stream.Lagger)
+	go func() {
+		t := time.NewTicker(settlePoll)
+		defer t.Stop()
+		var failing time.Time // since when positions cannot be read
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				if lagger == nil {
+					s.settled.at.Store(now.UnixNano())
+					continue
+				}
+				err := s.settled.check(now, func() ([]stream.Position, error) {
+					pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+					defer cancel()
+					return lagger.Positions(pctx, group, s.cfg.WebhooksTopic)
+				})
+				switch {
+				case err == nil:
+					failing = time.Time{}
+				case failing.IsZero():
+					failing = now
+				case now.Sub(failing) > time.Minute:
+					// Rather than hold sends of unknown outcome forever,
+					// go back to waiting the settle delay alone.
+					s.logger.Warn("cannot tell how far status webhooks were read; unknown sends are resent after the settle delay", "err", err)
+					s.settled.at.Store(now.UnixNano())
+					failing = now
+				}
+			}
+		}
+	}()
 	for {
 		recs, err := c.Fetch(ctx, 1024)
 		if err != nil {
@@ -34,6 +136,9 @@ func (s *Sender) settleLoop(ctx context.Context) error {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		c.Commit(cctx, offs...)
 		cancel()
+		for _, o := range offs {
+			s.settled.advance(o.Partition, o.Next)
+		}
 	}
 }
 

@@ -9,11 +9,20 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
+// Position is how far a consumer group has come in one partition.
+type Position struct {
+	Topic     string
+	Partition int32
+	// End is the offset the partition's next record gets; Committed the
+	// group's committed offset (where it resumes).
+	End, Committed int64
+}
+
 // Lagger is a Log that can tell how far a consumer group is behind.
 type Lagger interface {
-	// Lag returns how many records of topics were appended and not yet
-	// committed by group.
-	Lag(ctx context.Context, group string, topics ...string) (int64, error)
+	// Positions returns the group's position in each partition of topics
+	// that it consumes or has committed.
+	Positions(ctx context.Context, group string, topics ...string) ([]Position, error)
 }
 
 var (
@@ -21,18 +30,27 @@ var (
 	_ Lagger = (*Kafka)(nil)
 )
 
-// Lag implements Lagger: each partition's synced end less the group's
-// committed offset.
-func (l *Badger) Lag(_ context.Context, group string, topics ...string) (int64, error) {
-	var lag int64
+// Lag is how many records of ps were appended and not yet committed.
+func Lag(ps []Position) int64 {
+	var n int64
+	for _, p := range ps {
+		n += max(p.End-p.Committed, 0)
+	}
+	return n
+}
+
+// Positions implements Lagger: each partition's synced end and the group's
+// committed offset (0 when it has none).
+func (l *Badger) Positions(_ context.Context, group string, topics ...string) ([]Position, error) {
+	var out []Position
 	for _, topic := range topics {
 		ps, err := l.loadTopic(topic)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		err = l.db.View(func(txn *badger.Txn) error {
 			for i, p := range ps {
-				var committed int64
+				pos := Position{Topic: topic, Partition: int32(i)}
 				item, err := txn.Get(commitKey(group, topic, int32(i)))
 				switch {
 				case err == nil:
@@ -40,7 +58,7 @@ func (l *Badger) Lag(_ context.Context, group string, topics ...string) (int64, 
 						if len(v) != 8 {
 							return errors.New("corrupt committed offset")
 						}
-						committed = int64(binary.BigEndian.Uint64(v))
+						pos.Committed = int64(binary.BigEndian.Uint64(v))
 						return nil
 					})
 					if err != nil {
@@ -50,37 +68,39 @@ func (l *Badger) Lag(_ context.Context, group string, topics ...string) (int64, 
 					return err
 				}
 				l.mu.Lock()
-				end := p.next
+				pos.End = p.next
 				l.mu.Unlock()
-				lag += max(end-committed, 0)
+				out = append(out, pos)
 			}
 			return nil
 		})
 		if err != nil {
-			return 0, fmt.Errorf("cannot read the lag of group %q on %s: %w", group, topic, err)
+			return nil, fmt.Errorf("cannot read the position of group %q on %s: %w", group, topic, err)
 		}
 	}
-	return lag, nil
+	return out, nil
 }
 
-// Lag implements Lagger with the brokers' end offsets and the group's
-// commits; partitions the group never committed count from their start.
-func (k *Kafka) Lag(ctx context.Context, group string, topics ...string) (int64, error) {
+// Positions implements Lagger with the brokers' end offsets and the
+// group's commits; a partition the group never committed counts from its
+// start.
+func (k *Kafka) Positions(ctx context.Context, group string, topics ...string) ([]Position, error) {
 	lags, err := k.adm.Lag(ctx, group)
 	if err != nil {
-		return 0, fmt.Errorf("cannot read the lag of group %q: %w", group, err)
+		return nil, fmt.Errorf("cannot read the position of group %q: %w", group, err)
 	}
 	gl := lags[group]
 	if err := gl.Error(); err != nil {
-		return 0, fmt.Errorf("cannot read the lag of group %q: %w", group, err)
+		return nil, fmt.Errorf("cannot read the position of group %q: %w", group, err)
 	}
-	var lag int64
+	var out []Position
 	for _, topic := range topics {
-		for _, m := range gl.Lag[topic] {
-			if m.Err == nil && m.Lag > 0 {
-				lag += m.Lag
+		for p, m := range gl.Lag[topic] {
+			if m.Err != nil || m.Lag < 0 {
+				return nil, fmt.Errorf("cannot read the position of group %q on %s/%d: %v", group, topic, p, m.Err)
 			}
+			out = append(out, Position{Topic: topic, Partition: p, End: m.End.Offset, Committed: m.End.Offset - m.Lag})
 		}
 	}
-	return lag, nil
+	return out, nil
 }

@@ -364,12 +364,22 @@ func TestLag(t *testing.T) {
 		for _, o := range next {
 			want -= o.Next
 		}
-		lag, err := l.(Lagger).Lag(ctxT(t), "g", testTopic)
+		ps, err := l.(Lagger).Positions(ctxT(t), "g", testTopic)
 		if err != nil {
-			t.Fatalf("lag: %v", err)
+			t.Fatalf("positions: %v", err)
 		}
-		if lag != want {
+		if lag := Lag(ps); lag != want {
 			t.Fatalf("lag = %d; want %d", lag, want)
+		}
+		var end int64
+		for _, p := range ps {
+			end += p.End
+			if o, ok := next[p.Partition]; ok && p.Committed != o.Next {
+				t.Errorf("partition %d: committed %d; want %d", p.Partition, p.Committed, o.Next)
+			}
+		}
+		if end != 30 {
+			t.Errorf("the partitions end at %d records in all; want 30", end)
 		}
 	})
 }
