@@ -221,7 +221,8 @@ func runProcessor(t *testing.T, l *stream.Badger) map[string]string {
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		lag, err := l.Lag(context.Background(), "wasp-processor", schemas.TopicWebhooks)
+		ps, err := l.Positions(context.Background(), "wasp-processor", schemas.TopicWebhooks)
+		lag := stream.Lag(ps)
 		if err == nil && lag == 0 {
 			break
 		}
