@@ -453,7 +453,7 @@ func (a *Alerter) webhookRule(now time.Time) []finding {
 		if rate := float64(dRefused) / float64(total); rate > a.cfg.Rules.WebhookErrorRate {
 			return []finding{{rule: RuleWebhookErrors, subject: "webhooks", message: fmt.Sprintf(
 				"%.0f%% of %d webhook requests refused in %s (limit %.0f%%): check the app secret, the disk and the log",
-				100*rate, total, now.Sub(first.at).Round(time.Second), 100*a.cfg.Rules.WebhookErrorRate)}}
+				100*rate, total, max(now.Sub(first.at), time.Second).Round(time.Second), 100*a.cfg.Rules.WebhookErrorRate)}}
 		}
 	}
 	return nil
