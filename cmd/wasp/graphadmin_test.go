@@ -32,9 +32,16 @@ const (
 // until the test ends.
 func adminSim(t *testing.T, cfg sim.Config) *sim.Sim {
 	t.Helper()
-	cfg.Addr = "127.0.0.1:0"
 	cfg.Tokens = append(cfg.Tokens, adminToken)
 	cfg.Logger = slog.New(slog.DiscardHandler)
+	return serveSim(t, cfg)
+}
+
+// serveSim serves a simulator on a random port until the test ends; its
+// URL is set when it returns.
+func serveSim(t *testing.T, cfg sim.Config) *sim.Sim {
+	t.Helper()
+	cfg.Addr = "127.0.0.1:0"
 	s, err := sim.New(cfg)
 	if err != nil {
 		t.Fatal(err)

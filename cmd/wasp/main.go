@@ -45,6 +45,7 @@ Usage:
   wasp sim [flags]                                the Meta simulator (wasp sim -h)
   wasp bench [flags]                              load test against the simulator (wasp bench -h)
   wasp admin GROUP COMMAND [flags]                Graph API management from the terminal (wasp admin -h)
+  wasp dlq list|show|replay [flags]               dead letters of a running wasp (wasp dlq -h)
   wasp version                                    print the version
 
 Flags:
@@ -86,6 +87,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return runMigrate(args, getenv, stdout, stderr)
 	case "admin":
 		return runAdmin(args, getenv, stdout, stderr)
+	case "dlq":
+		return runDLQ(args, getenv, stdout, stderr)
 	case "run", "ingest", "process", "send", "analytics":
 	default:
 		fmt.Fprintf(stderr, "wasp: unknown command %q\n\n%s", cmd, usage)
@@ -170,6 +173,10 @@ func serve(ctx context.Context, cmd string, cfg *Config, logger *slog.Logger, de
 		stages.add("ingest", in.Run, nil)
 	}
 	adm := newAdmin(cfg, log)
+	dl := &dlqAPI{log: log, topics: TopicsConfig{
+		Webhooks: cmp.Or(cfg.Topics.Webhooks, schemas.TopicWebhooks), Outbound: cmp.Or(cfg.Topics.Outbound, schemas.TopicOutbound),
+		Events: cmp.Or(cfg.Topics.Events, schemas.TopicEvents), DLQ: cmp.Or(cfg.Topics.DLQ, schemas.TopicDLQ)}}
+	dl.register(adm.api)
 	if cmd == "run" || cmd == "process" {
 		pcfg, err := cfg.processorConfig(logger.With("stage", "process"))
 		if err != nil {

@@ -373,24 +373,14 @@ func TestKillSenderSendsOnce(t *testing.T) {
 	l.Close()
 
 	webhook := freeAddr(t)
-	s, err := sim.New(sim.Config{Tokens: []string{"tok"},
+	s := serveSim(t, sim.Config{Tokens: []string{"tok"},
 		Faults:  sim.Faults{Latency: sim.Latency{Fixed: 20 * time.Millisecond}},
 		Webhook: sim.Webhook{URL: "http://" + webhook + "/webhook", AppSecret: "s3cret", Statuses: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go s.Serve(ctx, ln)
 
 	cfgFile := filepath.Join(dir, "wasp.yaml")
 	os.WriteFile(cfgFile, []byte("send:\n  settle_delay: 2s\n"), 0o600)
 	kv := map[string]string{"WASP_APP_SECRET": "s3cret", "WASP_VERIFY_TOKEN": "v", "WASP_DATA_DIR": dir,
-		"WASP_GRAPH_URL": "http://" + ln.Addr().String(), "WASP_ACCESS_TOKEN": "tok",
+		"WASP_GRAPH_URL": s.URL(), "WASP_ACCESS_TOKEN": "tok",
 		"WASP_PHONE_NUMBER_ID": sim.DefaultPhoneNumberID, "WASP_THROUGHPUT_MPS": "200"}
 	start := func() *proc { return startWaspAt(t, kv, webhook, "--config", cfgFile) }
 	accepted := func() int64 { return s.Report().Numbers[sim.DefaultPhoneNumberID].Accepted }
