@@ -130,10 +130,6 @@ func (p *Processor) statusUpdate(it *item) error {
 		return nil
 	}
 	statusTotal.Inc()
-	moved, err := p.store.Advance(st.ID, st.Status)
-	if err != nil {
-		return err
-	}
 	e := schemas.Event{ID: schemas.EventID("st", st.ID, st.Status), Kind: schemas.EventStatus, Time: time.Now().UTC(),
 		Tenant: t.ID, PhoneNumberID: it.number, User: st.UserKey(), Wamid: st.ID, Status: st.Status}
 	if cb, ok := schemas.ParseCallback(st.BizOpaqueCallbackData); ok {
@@ -143,30 +139,19 @@ func (p *Processor) statusUpdate(it *item) error {
 		e.PricingCategory, e.PricingType = pr.Category, pr.Type
 		e.Billable = pr.Type == "regular" || pr.Type == "" && pr.Billable
 	}
-	code := 0
 	if len(st.Errors) > 0 {
-		code = st.Errors[0].Code
+		code := st.Errors[0].Code
 		e.ErrorCode, e.ErrorClass, e.Reason = code, string(schemas.ClassOf(code)), st.Errors[0].Title
+	}
+	// The ladder and the message's delivery, not the conversation: three
+	// of a turn's four records are statuses.
+	if _, err := p.store.Advance(st.ID, st.Status, e.CommandID, e.ErrorCode); err != nil {
+		return err
 	}
 	if err := p.log.Append(context.Background(), p.event(e)); err != nil {
 		return fmt.Errorf("cannot write the status event: %w", err)
 	}
-	c, err := p.store.Find(it.number, st.RecipientUserID, st.RecipientID)
-	if err != nil {
-		return err
-	}
-	if c == nil || !moved {
-		return p.store.MarkSeen(seenKey)
-	}
-	prev := c.UpdatedAt
-	for i := range c.Messages {
-		msg := &c.Messages[i]
-		if msg.Dir == "out" && (msg.Wamid == st.ID || msg.Wamid == "" && msg.CommandID != "" && msg.CommandID == e.CommandID) {
-			msg.Wamid, msg.Status, msg.ErrorCode = st.ID, st.Status, code
-		}
-	}
-	c.UpdatedAt = time.Now().UTC()
-	return p.store.Save(c, prev, seenKey)
+	return p.store.MarkSeen(seenKey)
 }
 
 // preference records a marketing stop or resume.

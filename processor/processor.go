@@ -31,7 +31,7 @@ type Store interface {
 	Get(id string) (*Conversation, error)
 	Save(c *Conversation, prevUpdated time.Time, seen ...string) error
 	List(tenant, mode, cursor string, limit int) ([]*Conversation, string, error)
-	Advance(wamid, status string) (bool, error)
+	Advance(wamid, status, commandID string, code int) (bool, error)
 	// Sync makes the writes so far durable; writes need not be before.
 	Sync() error
 	Close() error

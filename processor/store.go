@@ -202,8 +202,42 @@ func get(txn *badger.Txn, id string) (*Conversation, error) {
 		return nil, err
 	}
 	c := &Conversation{}
-	err = item.Value(func(v []byte) error { return json.Unmarshal(v, c) })
-	return c, err
+	if err := item.Value(func(v []byte) error { return json.Unmarshal(v, c) }); err != nil {
+		return nil, err
+	}
+	return c, withDeliveries(txn, c)
+}
+
+// delivery is where one of our messages is on the status ladder, kept
+// apart from its conversation ('q' command id) so that a status webhook
+// does not rewrite the whole conversation.
+type delivery struct {
+	Wamid  string `json:"w"`
+	Status string `json:"s"`
+	Code   int    `json:"c,omitzero"`
+}
+
+// withDeliveries sets the wamid and status of c's outbound messages.
+func withDeliveries(txn *badger.Txn, c *Conversation) error {
+	for i := range c.Messages {
+		m := &c.Messages[i]
+		if m.Dir != "out" || m.CommandID == "" {
+			continue
+		}
+		item, err := txn.Get(key('q', m.CommandID))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		var d delivery
+		if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &d) }); err != nil {
+			return err
+		}
+		m.Wamid, m.Status, m.ErrorCode = d.Wamid, d.Status, d.Code
+	}
+	return nil
 }
 
 // Save writes c, its aliases and list entry (replacing the one of
@@ -295,13 +329,19 @@ func (s *badgerStore) List(tenant, mode, cursor string, limit int) (out []*Conve
 	return out, next, err
 }
 
+// deliveryTTL is how long a message's place on the status ladder is kept.
+const deliveryTTL = 30 * 24 * time.Hour
+
 // statusRank orders the status ladder; failed is terminal.
 var statusRank = map[string]byte{"sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 9}
 
 // Advance moves our message wamid up the status ladder to status and
 // reports whether it moved: sent < delivered < read < played, never
 // backwards; failed is terminal and only follows sent.
-func (s *badgerStore) Advance(wamid, status string) (bool, error) {
+//
+// When it moves a message that carries commandID, the message's delivery
+// (wamid, status, error code) is written with it, for its conversation.
+func (s *badgerStore) Advance(wamid, status, commandID string, code int) (bool, error) {
 	rank, ok := statusRank[status]
 	if !ok {
 		return false, nil
@@ -326,7 +366,13 @@ func (s *badgerStore) Advance(wamid, status string) (bool, error) {
 			return err
 		}
 		moved = true
-		return txn.SetEntry(badger.NewEntry(key('r', wamid), []byte{rank}).WithTTL(30 * 24 * time.Hour))
+		if commandID != "" {
+			v, _ := json.Marshal(delivery{Wamid: wamid, Status: status, Code: code})
+			if err := txn.SetEntry(badger.NewEntry(key('q', commandID), v).WithTTL(deliveryTTL)); err != nil {
+				return err
+			}
+		}
+		return txn.SetEntry(badger.NewEntry(key('r', wamid), []byte{rank}).WithTTL(deliveryTTL))
 	})
 	return moved, err
 }
