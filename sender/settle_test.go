@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -129,5 +131,28 @@ func TestUnknownSendWaitsForStatusesToBeRead(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	if n := r.accepted(); n != 1 {
 		t.Fatalf("sent %d times after its status was read; want once", n)
+	}
+}
+
+// TestSettleRecordsOptOuts: the settle loop reads user_preferences
+// webhooks (our testdata's: one user stops, another signs up) into the
+// ledger's opt-outs, under the phone and the BSUID alike.
+func TestSettleRecordsOptOuts(t *testing.T) {
+	r := newRig(t, sim.Config{}, Config{})
+	body, err := os.ReadFile(filepath.Join("..", "schemas", "testdata", "webhooks", "user_preferences.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const number = "118429306451287"
+	r.sender.ledger.setOptOut(number, "BR.5502918374650192837", true) // to be lifted by the signup
+	if err := r.log.Append(context.Background(), &stream.Record{Topic: schemas.TopicWebhooks, Key: []byte(number), Value: body}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the opt-out", func() bool { return r.sender.ledger.optedOut(number, "4915550002222") })
+	if !r.sender.ledger.optedOut(number, "DE.7719203845561029384") {
+		t.Error("the stop is not recorded under the BSUID")
+	}
+	if r.sender.ledger.optedOut(number, "BR.5502918374650192837") {
+		t.Error("the signup did not lift the opt-out")
 	}
 }
