@@ -66,9 +66,8 @@ var hostileCorpus = map[string]hostileWant{
 	// in the log.
 	"unknown-type-and-fields.json": {topic: schemas.TopicWebhooks},
 	// A change whose value does not fit its type is skipped by the
-	// processor: neither answered nor dead-lettered, only kept in
-	// wa.webhooks.
-	"wrong-value-types.json": {topic: schemas.TopicWebhooks},
+	// processor and the record dead-lettered with the reason.
+	"wrong-value-types.json": {topic: schemas.TopicWebhooks, processor: "a change's value does not fit"},
 }
 
 // allRecords reads every record of topic from the start.

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -242,12 +243,16 @@ func (p *Processor) record(r *stream.Record) {
 		it.rec, it.received = w, received
 		p.enqueue(key, it)
 	}
+	var misfits []string
 	for entry, ch := range hook.Changes() {
+		if ch.Err != nil {
+			// A value that does not fit its type: the other changes go on,
+			// the record is kept as a dead letter saying which.
+			misfits = append(misfits, ch.Field+": "+ch.Err.Error())
+			continue
+		}
 		switch v := ch.Value.(type) {
 		case *schemas.MessagesValue:
-			if ch.Err != nil {
-				continue // a value that did not fit its type; kept in the log
-			}
 			number := v.Metadata.PhoneNumberID
 			t := p.tenants[number]
 			if t == nil {
@@ -289,6 +294,9 @@ func (p *Processor) record(r *stream.Record) {
 	}
 	for number := range unknown {
 		p.deadLetter(r, "unknown phone_number_id "+number+": no tenant has it (add it to a tenant's phone_number_ids)")
+	}
+	if len(misfits) > 0 {
+		p.deadLetter(r, "a change's value does not fit Meta's shape, so it was skipped: "+strings.Join(misfits, "; "))
 	}
 	if len(events) > 0 {
 		if err := p.log.Append(context.Background(), events...); err != nil {
