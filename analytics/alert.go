@@ -17,6 +17,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"wasp/internal/logs"
 	"wasp/schemas"
 	"wasp/stream"
 )
@@ -210,7 +211,7 @@ func (a *Alerter) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); a.notifyLoop(ctx) }()
 	defer wg.Wait()
 	read := map[int32]stream.Offset{} // by partition, not yet committed
-	var warned time.Time
+	warn := logs.Throttle{Every: time.Minute}
 	return stream.Pump(ctx, c, 10_000, a.cfg.Interval, func(recs []*stream.Record) {
 		for _, r := range recs {
 			var e schemas.Event
@@ -220,8 +221,7 @@ func (a *Alerter) Run(ctx context.Context) error {
 			read[r.Partition] = r.NextOffset()
 		}
 	}, func() {
-		if err := a.Evaluate(ctx); err != nil && ctx.Err() == nil && time.Since(warned) > time.Minute {
-			warned = time.Now()
+		if err := a.Evaluate(ctx); err != nil && ctx.Err() == nil && warn.Allow() {
 			a.cfg.Logger.Warn("cannot evaluate every alert rule", "err", err)
 		}
 		offs := make([]stream.Offset, 0, len(read))

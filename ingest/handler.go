@@ -110,7 +110,7 @@ func (in *Ingester) handlePost(ctx *fasthttp.RequestCtx, start time.Time) {
 	cancel()
 	if err != nil {
 		requestsUnavailable.Inc()
-		if in.failLog.allow() {
+		if in.failLog.Allow() {
 			in.logger.Error("cannot store a webhook; answering 503 so that Meta retries", "err", err)
 		}
 		ctx.Error("cannot store the webhook, retry later", fasthttp.StatusServiceUnavailable)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"wasp/internal/logs"
 	"wasp/schemas"
 	"wasp/stream"
 )
@@ -71,7 +72,7 @@ type Ingester struct {
 	server  *fasthttp.Server
 	logger  *slog.Logger
 	addr    atomic.Value // net.Addr once listening
-	failLog throttle
+	failLog logs.Throttle
 }
 
 // New checks cfg and builds an ingester that appends to log.
@@ -117,7 +118,7 @@ func New(cfg Config, log Appender) (*Ingester, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	in := &Ingester{cfg: cfg, log: log, logger: cfg.Logger, failLog: throttle{every: 10 * time.Second}}
+	in := &Ingester{cfg: cfg, log: log, logger: cfg.Logger, failLog: logs.Throttle{Every: 10 * time.Second}}
 	for _, a := range cfg.Apps {
 		in.secrets = append(in.secrets, newSecret(a.ID, a.Secret))
 	}
@@ -133,7 +134,7 @@ func New(cfg Config, log Appender) (*Ingester, error) {
 		NoDefaultContentType:          true,
 		DisableHeaderNamesNormalizing: false,
 		CloseOnShutdown:               true,
-		Logger:                        fasthttpLogger{cfg.Logger},
+		Logger:                        logs.Fasthttp{L: cfg.Logger, Prefix: "fasthttp: "},
 		// The body is opaque bytes whatever its Content-Type: a multipart
 		// one is not parsed (nor spooled to disk), only signed and stored.
 		DisablePreParseMultipartForm: true,
@@ -200,24 +201,6 @@ func (in *Ingester) handleError(ctx *fasthttp.RequestCtx, err error) {
 		requestsMalformed.Inc()
 		ctx.Error("malformed request", fasthttp.StatusBadRequest)
 	}
-}
-
-// throttle lets one event through per period, for logs of repeated failures.
-type throttle struct {
-	every time.Duration
-	last  atomic.Int64
-}
-
-func (t *throttle) allow() bool {
-	now := time.Now().UnixNano()
-	last := t.last.Load()
-	return now-last >= int64(t.every) && t.last.CompareAndSwap(last, now)
-}
-
-type fasthttpLogger struct{ l *slog.Logger }
-
-func (f fasthttpLogger) Printf(format string, args ...any) {
-	f.l.Debug("fasthttp: " + fmt.Sprintf(format, args...))
 }
 
 func itoa(n int64) []byte { return strconv.AppendInt(nil, n, 10) }

@@ -39,6 +39,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"wasp/internal/logs"
 )
 
 // Config configures the simulator. The zero value works: one number, any
@@ -314,7 +316,7 @@ type Sim struct {
 	serving atomic.Bool
 	done    chan struct{}
 	wg      sync.WaitGroup
-	failLog throttle
+	failLog logs.Throttle
 }
 
 // New checks cfg and builds a simulator; Run or Serve start it.
@@ -331,7 +333,7 @@ func New(cfg Config) (*Sim, error) {
 		epoch:   time.Now(),
 		idBase:  rand.Uint64(),
 		done:    make(chan struct{}),
-		failLog: throttle{every: 10 * time.Second},
+		failLog: logs.Throttle{Every: 10 * time.Second},
 	}
 	for _, t := range cfg.Tokens {
 		s.tokens[t] = struct{}{}
@@ -390,7 +392,7 @@ func New(cfg Config) (*Sim, error) {
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           60 * time.Second,
 		CloseOnShutdown:       true,
-		Logger:                fasthttpLogger{cfg.Logger},
+		Logger:                logs.Fasthttp{L: cfg.Logger, Prefix: "sim: fasthttp: "},
 	}
 	return s, nil
 }
@@ -690,21 +692,3 @@ func (s *Sim) FailNext5xx(n int) { s.faults.push(n, fault{kind: fault5xx}) }
 // FailNextTimeout makes the next n sends time out: each is processed (and
 // accepted unless Faults.DropTimedOut) and its answer held for Faults.Hold.
 func (s *Sim) FailNextTimeout(n int) { s.faults.push(n, fault{kind: faultTimeout}) }
-
-// throttle lets one event through per period, for logs of repeated failures.
-type throttle struct {
-	every time.Duration
-	last  atomic.Int64
-}
-
-func (t *throttle) allow() bool {
-	now := time.Now().UnixNano()
-	last := t.last.Load()
-	return now-last >= int64(t.every) && t.last.CompareAndSwap(last, now)
-}
-
-type fasthttpLogger struct{ l *slog.Logger }
-
-func (f fasthttpLogger) Printf(format string, args ...any) {
-	f.l.Debug("sim: fasthttp: " + fmt.Sprintf(format, args...))
-}

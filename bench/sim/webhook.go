@@ -331,7 +331,7 @@ func (s *Sim) post(url string, body []byte) bool {
 	if err == nil && resp.StatusCode() == fasthttp.StatusOK {
 		return true
 	}
-	if s.failLog.allow() {
+	if s.failLog.Allow() {
 		if err != nil {
 			s.logger.Warn("sim: webhook not delivered, will retry", "err", err)
 		} else {
