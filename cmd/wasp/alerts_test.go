@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -77,7 +76,7 @@ func TestAlertThroughTheBinary(t *testing.T) {
 		!strings.Contains(notice, "FIRING") || pct < 30 || pct > 70 || n < 20 || n > 40 {
 		t.Errorf("notice %q; want the firing webhook alert with about half of 20 to 40 requests refused", notice)
 	}
-	if m := fetchText(t, "http://"+p.admin+"/metrics"); !strings.Contains(m, `wasp_alerts_firing{rule="webhook_error_rate"} 1`) {
+	if _, m := get(p, "/metrics"); !strings.Contains(m, `wasp_alerts_firing{rule="webhook_error_rate"} 1`) {
 		t.Errorf("metrics lack wasp_alerts_firing{rule=\"webhook_error_rate\"} 1")
 	}
 	var listed struct {
@@ -87,20 +86,10 @@ func TestAlertThroughTheBinary(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the dashboard API lists no alert")
 		}
-		json.Unmarshal([]byte(fetchText(t, "http://"+p.admin+"/api/v1/dashboard/alerts")), &listed)
+		_, body := get(p, "/api/v1/dashboard/alerts")
+		json.Unmarshal([]byte(body), &listed)
 	}
 	if a := listed.Alerts[0]; a.Status != "firing" || !strings.HasPrefix(a.Reason, "webhook_error_rate: ") {
 		t.Errorf("dashboard alert %+v; want the firing webhook_error_rate", a)
 	}
-}
-
-func fetchText(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
 }

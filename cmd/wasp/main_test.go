@@ -134,33 +134,18 @@ func startWasp(t *testing.T, kv map[string]string) *proc {
 	return startWaspAt(t, kv, freeAddr(t))
 }
 
-// startWaspAt starts `wasp run` with its webhook listener on addr.
+// startWaspAt starts `wasp run` with its webhook listener on addr and
+// waits until it is ready.
 func startWaspAt(t *testing.T, kv map[string]string, addr string, args ...string) *proc {
 	t.Helper()
-	p := &proc{webhook: addr, admin: freeAddr(t), out: &bytes.Buffer{}}
-	p.cmd = exec.Command(waspBin, append([]string{"run"}, args...)...)
-	p.cmd.Env = append(os.Environ(), "WASP_LISTEN="+p.webhook, "WASP_ADMIN_LISTEN="+p.admin)
-	for k, v := range kv {
-		p.cmd.Env = append(p.cmd.Env, k+"="+v)
-	}
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://" + p.admin + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
-			}
+	p := spawnAt(t, kv, addr, args...)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if code, _ := get(p, "/readyz"); code == http.StatusOK {
+			return p
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("wasp did not become ready: %v\n%s", err, p.out)
+			t.Fatalf("wasp did not become ready:\n%s", output(p))
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

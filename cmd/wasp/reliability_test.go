@@ -764,7 +764,14 @@ func TestReliabilityKafkaFaults(t *testing.T) {
 // spawn starts `wasp run` and returns at once.
 func spawn(t *testing.T, kv map[string]string, args ...string) *proc {
 	t.Helper()
-	p := &proc{webhook: freeAddr(t), admin: freeAddr(t), out: &bytes.Buffer{}}
+	return spawnAt(t, kv, freeAddr(t), args...)
+}
+
+// spawnAt starts `wasp run` with its webhook listener on addr and returns
+// at once.
+func spawnAt(t *testing.T, kv map[string]string, addr string, args ...string) *proc {
+	t.Helper()
+	p := &proc{webhook: addr, admin: freeAddr(t), out: &bytes.Buffer{}}
 	env := maps.Clone(kv)
 	env["WASP_LISTEN"], env["WASP_ADMIN_LISTEN"] = p.webhook, p.admin
 	p.cmd = exec.Command(waspBin, append([]string{"run"}, args...)...)
