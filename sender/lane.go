@@ -191,6 +191,7 @@ func (l *lane) launch(batch []*job) {
 	for _, j := range batch {
 		switch {
 		case j.recheck && caughtUp.Before(j.settleBy):
+			l.s.settled.want()
 			unread = append(unread, j)
 			continue
 		case j.recheck:

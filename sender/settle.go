@@ -25,7 +25,8 @@ var sendsAwaitingStatuses = metrics.NewCounter(`wasp_sender_rechecks_awaiting_st
 // has been read. It is taken from a snapshot of the partitions' ends at T,
 // reached once the loop has read past each of them.
 type settleProgress struct {
-	at atomic.Int64 // caughtUp, Unix nanoseconds
+	at     atomic.Int64 // caughtUp, Unix nanoseconds
+	wanted atomic.Int64 // when a job last waited for it, Unix nanoseconds
 
 	mu      sync.Mutex
 	read    map[int32]int64 // next offset to read, per partition
@@ -34,6 +35,15 @@ type settleProgress struct {
 }
 
 func (p *settleProgress) caughtUp() time.Time { return time.Unix(0, p.at.Load()) }
+
+// want says that a job waits for caughtUp to move: the log's positions
+// are read only while some job does.
+func (p *settleProgress) want() { p.wanted.Store(time.Now().UnixNano()) }
+
+// waitedFor reports whether a job waited for caughtUp within d of now.
+func (p *settleProgress) waitedFor(now time.Time, d time.Duration) bool {
+	return now.Sub(time.Unix(0, p.wanted.Load())) < d
+}
 
 // advance records that the loop read up to next in partition.
 func (p *settleProgress) advance(partition int32, next int64) {
@@ -103,6 +113,9 @@ func (s *Sender) settleLoop(ctx context.Context) error {
 				if lagger == nil {
 					s.settled.at.Store(now.UnixNano())
 					continue
+				}
+				if !s.settled.waitedFor(now, 10*settlePoll) {
+					continue // nobody waits: no need to ask the log
 				}
 				err := s.settled.check(now, func() ([]stream.Position, error) {
 					pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
