@@ -19,13 +19,8 @@ import (
 func (p *Processor) inbound(it *item) error {
 	m, t := it.msg, it.tenant
 	seenKey := "m:" + m.ID
-	seen, err := p.store.Seen(seenKey)
-	if err != nil {
+	if dup, err := p.duplicate(seenKey); dup || err != nil {
 		return err
-	}
-	if seen[seenKey] {
-		dupTotal.Inc()
-		return nil
 	}
 	inboundTotal.Inc()
 	contact := it.value.Contact(m)
@@ -116,18 +111,26 @@ func (p *Processor) inbound(it *item) error {
 	return p.store.Save(c, prev, seenKey)
 }
 
+// duplicate reports whether seenKey was handled before: Meta delivered
+// the same update again.
+func (p *Processor) duplicate(seenKey string) (bool, error) {
+	seen, err := p.store.Seen(seenKey)
+	if err != nil {
+		return false, err
+	}
+	if seen[seenKey] {
+		dupTotal.Inc()
+	}
+	return seen[seenKey], nil
+}
+
 // statusUpdate moves our message up its status ladder, once per wamid and
 // status, never backwards.
 func (p *Processor) statusUpdate(it *item) error {
 	st, t := it.status, it.tenant
 	seenKey := "s:" + st.ID + ":" + st.Status
-	seen, err := p.store.Seen(seenKey)
-	if err != nil {
+	if dup, err := p.duplicate(seenKey); dup || err != nil {
 		return err
-	}
-	if seen[seenKey] {
-		dupTotal.Inc()
-		return nil
 	}
 	statusTotal.Inc()
 	e := schemas.Event{ID: schemas.EventID("st", st.ID, st.Status), Kind: schemas.EventStatus, Time: time.Now().UTC(),
