@@ -17,9 +17,7 @@ func (c *Config) processorConfig(logger *slog.Logger) (processor.Config, error) 
 	budget := &bot.MemoryBudget{}
 	var tenants []processor.Tenant
 	for _, t := range c.Tenants {
-		b := bot.Business{Name: t.Business.Name, Sector: t.Business.Sector, Hours: t.Business.Hours,
-			Phone: t.Business.Phone, Website: t.Business.Website, Address: t.Business.Address,
-			Personality: t.Business.Personality, Instructions: t.Business.Instructions}
+		b := t.Business
 		var tb bot.Bot
 		switch {
 		case t.Bot.Off:

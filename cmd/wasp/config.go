@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"wasp/analytics"
+	"wasp/processor/bot"
 )
 
 // Config is the whole configuration: the YAML file (--config), then the
@@ -75,11 +76,11 @@ type AppConfig struct {
 
 // TenantConfig is one business and its numbers.
 type TenantConfig struct {
-	ID             string   `yaml:"id"`
-	PhoneNumberIDs []string `yaml:"phone_number_ids"`
-	WABAID         string   `yaml:"waba_id"`
-	AccessToken    string   `yaml:"access_token"`
-	Business       Business `yaml:"business"`
+	ID             string       `yaml:"id"`
+	PhoneNumberIDs []string     `yaml:"phone_number_ids"`
+	WABAID         string       `yaml:"waba_id"`
+	AccessToken    string       `yaml:"access_token"`
+	Business       bot.Business `yaml:"business"` // what the bot may tell customers
 	// ThroughputMPS paces the tenant's numbers; zero means send.throughput_mps.
 	ThroughputMPS float64 `yaml:"throughput_mps"`
 	// MessagingLimit is the portfolio's tier: unique users per rolling 24
@@ -87,19 +88,6 @@ type TenantConfig struct {
 	// 0 = unlimited).
 	MessagingLimit int       `yaml:"messaging_limit"`
 	Bot            BotConfig `yaml:"bot"`
-}
-
-// Business is what the bot may tell customers about the business.
-type Business struct {
-	Name    string `yaml:"name"`
-	Sector  string `yaml:"sector"`
-	Hours   string `yaml:"hours"`
-	Phone   string `yaml:"phone"`
-	Website string `yaml:"website"`
-	Address string `yaml:"address"`
-	// Personality and Instructions shape the OpenAI-compatible bot.
-	Personality  string `yaml:"personality"`
-	Instructions string `yaml:"instructions"`
 }
 
 // BotConfig is a tenant's bot.

@@ -25,6 +25,7 @@ import (
 	"wasp/bench/sim"
 	"wasp/ingest"
 	"wasp/processor"
+	"wasp/processor/bot"
 	"wasp/schemas"
 	"wasp/sender"
 	"wasp/stream"
@@ -470,7 +471,7 @@ func (c *Config) applyDemo() {
 		t.AccessToken = demoAccessToken
 	}
 	if t.Business.Name == "" {
-		t.Business = Business{Name: "Wasp Demo Café", Sector: "café", Hours: "lunes a sábado de 8:00 a 20:00",
+		t.Business = bot.Business{Name: "Wasp Demo Café", Sector: "café", Hours: "lunes a sábado de 8:00 a 20:00",
 			Phone: "+1 555 0100", Website: "https://cafe.example", Address: "Calle Mayor 1"}
 	}
 	if c.Graph.URL == defaultGraphURL {
