@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"wasp/schemas"
 )
 
 var phoneNumberIDKey = []byte(`"phone_number_id"`)
@@ -130,7 +132,7 @@ func splitByNumber(body []byte) ([]part, error) {
 			for k, v := range e {
 				ne[k] = v
 			}
-			ne["changes"], _ = marshal(perKey[key])
+			ne["changes"], _ = schemas.Marshal(perKey[key])
 			g.entries = append(g.entries, ne)
 		}
 	}
@@ -144,28 +146,16 @@ func splitByNumber(body []byte) ([]part, error) {
 			ne[k] = v
 		}
 		var err error
-		if ne["entry"], err = marshal(g.entries); err != nil {
+		if ne["entry"], err = schemas.Marshal(g.entries); err != nil {
 			return nil, fmt.Errorf("cannot split the webhook: %w", err)
 		}
-		b, err := marshal(ne)
+		b, err := schemas.Marshal(ne)
 		if err != nil {
 			return nil, fmt.Errorf("cannot split the webhook: %w", err)
 		}
 		parts = append(parts, part{key: g.key, body: b})
 	}
 	return parts, nil
-}
-
-// marshal encodes without escaping HTML, so that raw values keep their
-// bytes.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
 func jsonReason(err error) string {

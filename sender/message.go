@@ -1,11 +1,12 @@
 package sender
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"wasp/schemas"
 )
 
 // Message is the content of a message to send: one of *Text, *Image,
@@ -65,7 +66,7 @@ func NewBody(to Recipient, m Message, opts BodyOptions) ([]byte, error) {
 	if err := b.validate(); err != nil {
 		return nil, err
 	}
-	return marshal(&b)
+	return schemas.Marshal(&b)
 }
 
 // MarkRead returns the body that marks the message wamid as read (and the
@@ -77,7 +78,7 @@ func MarkRead(wamid string, typing bool) []byte {
 	if typing {
 		b.TypingIndicator = &TypingIndicator{Type: "text"}
 	}
-	out, _ := marshal(&b) // cannot fail: strings only
+	out, _ := schemas.Marshal(&b) // cannot fail: strings only
 	return out
 }
 
@@ -112,7 +113,7 @@ func CompleteBody(msg []byte, to Recipient, opts BodyOptions) ([]byte, error) {
 			m["biz_opaque_callback_data"] = quote(opts.CallbackData)
 		}
 	}
-	out, err := marshal(m)
+	out, err := schemas.Marshal(m)
 	if err != nil {
 		return nil, invalid("body", "cannot be encoded: "+err.Error())
 	}
@@ -134,17 +135,6 @@ func withPlus(phone string) string {
 func quote(s string) json.RawMessage {
 	b, _ := json.Marshal(s)
 	return b
-}
-
-// marshal encodes v without escaping <, > and & (URLs stay readable).
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // body is a whole Graph API message body, in both directions.
