@@ -2,12 +2,12 @@ package analytics
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"sort"
 	"strconv"
 	"time"
 
+	"wasp/internal/jsonapi"
 	"wasp/schemas"
 )
 
@@ -189,13 +189,13 @@ func Register(mux *http.ServeMux, src Source) {
 			if err == nil {
 				var v any
 				if v, err = f(r, p); err == nil {
-					writeJSON(w, http.StatusOK, v)
+					jsonapi.Write(w, http.StatusOK, v)
 					return
 				}
-				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+				jsonapi.Write(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 				return
 			}
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			jsonapi.Write(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		})
 	}
 	handle("/api/v1/dashboard/summary", func(r *http.Request, p Period) (any, error) {
@@ -247,10 +247,4 @@ type badParam struct{ name string }
 
 func (b *badParam) Error() string {
 	return b.name + " must be an RFC 3339 time or Unix seconds"
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
 }

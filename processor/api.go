@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"wasp/internal/jsonapi"
 	"wasp/schemas"
 )
 
@@ -30,16 +31,6 @@ func (p *Processor) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/messages", p.postMessage)
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
-}
-
-func apiError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
-}
-
 func (p *Processor) listConversations(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit := 50
@@ -48,12 +39,12 @@ func (p *Processor) listConversations(w http.ResponseWriter, r *http.Request) {
 	}
 	state := q.Get("state")
 	if state != "" && state != ModeBot && state != ModeHuman {
-		apiError(w, http.StatusBadRequest, "state must be bot or human")
+		jsonapi.Error(w, http.StatusBadRequest, "state must be bot or human")
 		return
 	}
 	cs, next, err := p.store.List(q.Get("tenant"), state, q.Get("cursor"), limit)
 	if err != nil {
-		apiError(w, http.StatusBadRequest, "cannot list conversations: "+err.Error())
+		jsonapi.Error(w, http.StatusBadRequest, "cannot list conversations: "+err.Error())
 		return
 	}
 	type summary struct {
@@ -75,20 +66,20 @@ func (p *Processor) listConversations(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, s)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"conversations": out, "next_cursor": next})
+	jsonapi.Write(w, http.StatusOK, map[string]any{"conversations": out, "next_cursor": next})
 }
 
 func (p *Processor) getConversation(w http.ResponseWriter, r *http.Request) {
 	c, err := p.store.Get(r.PathValue("id"))
 	if err != nil {
-		apiError(w, http.StatusInternalServerError, "cannot read the conversation")
+		jsonapi.Error(w, http.StatusInternalServerError, "cannot read the conversation")
 		return
 	}
 	if c == nil {
-		apiError(w, http.StatusNotFound, "no such conversation")
+		jsonapi.Error(w, http.StatusNotFound, "no such conversation")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"conversation": c, "window_open": time.Now().Before(c.WindowUntil)})
+	jsonapi.Write(w, http.StatusOK, map[string]any{"conversation": c, "window_open": time.Now().Before(c.WindowUntil)})
 }
 
 // inOrder runs f in the conversation's order (after what is queued for
@@ -110,7 +101,7 @@ func (p *Processor) setHandoff(mode string) http.HandlerFunc {
 		json.NewDecoder(r.Body).Decode(&body)
 		c, err := p.store.Get(r.PathValue("id"))
 		if err != nil || c == nil {
-			apiError(w, http.StatusNotFound, "no such conversation")
+			jsonapi.Error(w, http.StatusNotFound, "no such conversation")
 			return
 		}
 		var result *Conversation
@@ -145,10 +136,10 @@ func (p *Processor) setHandoff(mode string) http.HandlerFunc {
 			err = ferr
 		}
 		if err != nil {
-			apiError(w, http.StatusServiceUnavailable, "cannot change the conversation: "+err.Error())
+			jsonapi.Error(w, http.StatusServiceUnavailable, "cannot change the conversation: "+err.Error())
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"conversation": result})
+		jsonapi.Write(w, http.StatusOK, map[string]any{"conversation": result})
 	}
 }
 
@@ -165,7 +156,7 @@ func (p *Processor) postMessage(w http.ResponseWriter, r *http.Request) {
 		Origin        string          `json:"origin"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
-		apiError(w, http.StatusBadRequest, "body must be JSON: "+err.Error())
+		jsonapi.Error(w, http.StatusBadRequest, "body must be JSON: "+err.Error())
 		return
 	}
 	var c *Conversation
@@ -176,11 +167,11 @@ func (p *Processor) postMessage(w http.ResponseWriter, r *http.Request) {
 	case req.PhoneNumberID != "" && req.To != "":
 		c, err = p.store.Find(req.PhoneNumberID, strings.TrimPrefix(req.To, "+"))
 	default:
-		apiError(w, http.StatusBadRequest, "give conversation_id, or phone_number_id and to")
+		jsonapi.Error(w, http.StatusBadRequest, "give conversation_id, or phone_number_id and to")
 		return
 	}
 	if err != nil {
-		apiError(w, http.StatusInternalServerError, "cannot read the conversation")
+		jsonapi.Error(w, http.StatusInternalServerError, "cannot read the conversation")
 		return
 	}
 	t := p.tenants[req.PhoneNumberID]
@@ -188,25 +179,25 @@ func (p *Processor) postMessage(w http.ResponseWriter, r *http.Request) {
 		t = p.tenants[c.PhoneNumberID]
 	}
 	if t == nil {
-		apiError(w, http.StatusNotFound, "unknown phone_number_id: no tenant has it")
+		jsonapi.Error(w, http.StatusNotFound, "unknown phone_number_id: no tenant has it")
 		return
 	}
 	msg := req.Message
 	if len(msg) == 0 {
 		if req.Text == "" {
-			apiError(w, http.StatusBadRequest, "give text or message")
+			jsonapi.Error(w, http.StatusBadRequest, "give text or message")
 			return
 		}
 		msg, _ = json.Marshal(map[string]any{"type": "text", "text": map[string]string{"body": req.Text}})
 	}
 	typ := messageType(msg)
 	if typ == "" {
-		apiError(w, http.StatusBadRequest, `message needs a "type"`)
+		jsonapi.Error(w, http.StatusBadRequest, `message needs a "type"`)
 		return
 	}
 	if c == nil {
 		if typ != "template" {
-			apiError(w, http.StatusUnprocessableEntity, "no conversation with this user: outside the 24-hour window only templates can be sent")
+			jsonapi.Error(w, http.StatusUnprocessableEntity, "no conversation with this user: outside the 24-hour window only templates can be sent")
 			return
 		}
 		to := strings.TrimPrefix(req.To, "+")
@@ -214,7 +205,7 @@ func (p *Processor) postMessage(w http.ResponseWriter, r *http.Request) {
 			User: to, WaID: to, Messages: []Message{}, Handoff: Handoff{Mode: ModeBot}, CreatedAt: time.Now().UTC()}
 	}
 	if typ != "template" && !time.Now().Before(c.WindowUntil) {
-		apiError(w, http.StatusUnprocessableEntity, "the 24-hour customer service window is closed: send a template")
+		jsonapi.Error(w, http.StatusUnprocessableEntity, "the 24-hour customer service window is closed: send a template")
 		return
 	}
 	origin := firstNonEmpty(req.Origin, schemas.OriginAPI)
@@ -257,8 +248,8 @@ func (p *Processor) postMessage(w http.ResponseWriter, r *http.Request) {
 		err = ferr
 	}
 	if err != nil {
-		apiError(w, http.StatusServiceUnavailable, "cannot queue the message: "+err.Error())
+		jsonapi.Error(w, http.StatusServiceUnavailable, "cannot queue the message: "+err.Error())
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"command_id": id, "conversation_id": c.ID})
+	jsonapi.Write(w, http.StatusAccepted, map[string]string{"command_id": id, "conversation_id": c.ID})
 }

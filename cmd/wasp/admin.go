@@ -14,6 +14,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"wasp/analytics/web"
+	"wasp/internal/jsonapi"
 )
 
 // pinger is a dependency whose reachability decides readiness.
@@ -81,9 +82,7 @@ func (a *admin) authorized(h http.Handler) http.Handler {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.token)) != 1 {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="wasp"`)
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusUnauthorized)
-				fmt.Fprintln(w, `{"error":"missing or wrong bearer token (WASP_API_TOKEN)"}`)
+				jsonapi.Error(w, http.StatusUnauthorized, "missing or wrong bearer token (WASP_API_TOKEN)")
 				return
 			}
 		}

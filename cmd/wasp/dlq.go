@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"wasp/internal/jsonapi"
 	"wasp/schemas"
 	"wasp/stream"
 )
@@ -106,7 +107,7 @@ func (d *dlqAPI) list(w http.ResponseWriter, r *http.Request) {
 	}
 	recs, err := d.read(r.Context())
 	if err != nil {
-		writeJSONError(w, http.StatusServiceUnavailable, "cannot read the dead letters: "+err.Error())
+		jsonapi.Error(w, http.StatusServiceUnavailable, "cannot read the dead letters: "+err.Error())
 		return
 	}
 	slices.SortFunc(recs, func(a, b *stream.Record) int { return b.Time.Compare(a.Time) })
@@ -120,7 +121,7 @@ func (d *dlqAPI) list(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, d.letter(rec, false))
 	}
-	writeJSONValue(w, http.StatusOK, map[string]any{"dead_letters": out, "total": len(recs)})
+	jsonapi.Write(w, http.StatusOK, map[string]any{"dead_letters": out, "total": len(recs)})
 }
 
 // find returns the dead letter named id, or nil.
@@ -147,11 +148,11 @@ func (d *dlqAPI) get(w http.ResponseWriter, r *http.Request) {
 	rec, err := d.find(r.Context(), r.PathValue("id"))
 	switch {
 	case err != nil:
-		writeJSONError(w, http.StatusBadRequest, err.Error())
+		jsonapi.Error(w, http.StatusBadRequest, err.Error())
 	case rec == nil:
-		writeJSONError(w, http.StatusNotFound, "no dead letter "+r.PathValue("id"))
+		jsonapi.Error(w, http.StatusNotFound, "no dead letter "+r.PathValue("id"))
 	default:
-		writeJSONValue(w, http.StatusOK, d.letter(rec, true))
+		jsonapi.Write(w, http.StatusOK, d.letter(rec, true))
 	}
 }
 
@@ -164,10 +165,10 @@ func (d *dlqAPI) replay(w http.ResponseWriter, r *http.Request) {
 	rec, err := d.find(r.Context(), id)
 	switch {
 	case err != nil:
-		writeJSONError(w, http.StatusBadRequest, err.Error())
+		jsonapi.Error(w, http.StatusBadRequest, err.Error())
 		return
 	case rec == nil:
-		writeJSONError(w, http.StatusNotFound, "no dead letter "+id)
+		jsonapi.Error(w, http.StatusNotFound, "no dead letter "+id)
 		return
 	}
 	value := rec.Value
@@ -175,7 +176,7 @@ func (d *dlqAPI) replay(w http.ResponseWriter, r *http.Request) {
 	if topic == d.topics.Outbound {
 		var cmd schemas.SendCommand
 		if err := json.Unmarshal(rec.Value, &cmd); err != nil || cmd.ID == "" {
-			writeJSONError(w, http.StatusUnprocessableEntity, "dead letter "+id+" is not a send command; nothing to replay")
+			jsonapi.Error(w, http.StatusUnprocessableEntity, "dead letter "+id+" is not a send command; nothing to replay")
 			return
 		}
 		cmd.ID += "~replay-" + id
@@ -187,21 +188,11 @@ func (d *dlqAPI) replay(w http.ResponseWriter, r *http.Request) {
 		{Key: schemas.HeaderReceivedAt, Value: strconv.AppendInt(nil, time.Now().UnixMilli(), 10)},
 	}}
 	if err := d.log.Append(r.Context(), out); err != nil {
-		writeJSONError(w, http.StatusServiceUnavailable, "cannot replay: "+err.Error())
+		jsonapi.Error(w, http.StatusServiceUnavailable, "cannot replay: "+err.Error())
 		return
 	}
-	writeJSONValue(w, http.StatusAccepted, map[string]any{"replayed": id, "topic": topic,
+	jsonapi.Write(w, http.StatusAccepted, map[string]any{"replayed": id, "topic": topic,
 		"partition": out.Partition, "offset": out.Offset})
-}
-
-func writeJSONValue(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
-}
-
-func writeJSONError(w http.ResponseWriter, code int, msg string) {
-	writeJSONValue(w, code, map[string]string{"error": msg})
 }
 
 const dlqUsage = `wasp dlq — the dead letters of a running wasp, through its admin API
