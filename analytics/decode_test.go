@@ -90,7 +90,7 @@ func TestEventColumns(t *testing.T) {
 	if want := reflect.TypeFor[schemas.Event]().NumField() + 4; len(cols) != want {
 		t.Fatalf("%d columns; want %d (one per event field and the 4 of the source)", len(cols), want)
 	}
-	rows := []eventRow{{e: fullEvent(), unix: 1769940672, partition: 3, offset: 42}}
+	rows := []*eventRow{{e: fullEvent(), unix: 1769940672, partition: 3, offset: 42}}
 	for _, c := range cols {
 		v := reflect.ValueOf(c.build(rows, "wa.events", 7))
 		if v.Len() != 1 || v.Index(0).IsZero() {

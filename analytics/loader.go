@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"strings"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,15 +40,16 @@ type LoaderConfig struct {
 }
 
 // Loader is the analytics stage: it loads the events topic into the
-// events table of ClickHouse, each record once.
+// events table of ClickHouse, each record once, and the rows derived from
+// them into message_lifecycle and alerts (see loadTables).
 //
-// Records are fetched and decoded into a batch while the previous batch
-// is inserted (never more than one batch ahead), and a batch is inserted
-// column by column in one INSERT. Every row carries its source partition
-// and offset: before its first insert, and again after any failed one, the
-// loader waits for its inserts still running on the server, reads the
-// highest offset loaded per partition and drops the records at or below
-// it. The log's committed offsets only save rereading; ClickHouse is the
+// Records are fetched, decoded and sorted into a batch while the previous
+// batch is inserted (never more than one batch ahead), and a batch is
+// inserted column by column in one INSERT per table. Every event carries
+// its source partition and offset: before its first insert, and again
+// after any failed one, the loader waits for its inserts still running
+// on the server, reads the highest offset loaded per partition and drops
+// the records at or below it. The log's committed offsets only save rereading; ClickHouse is the
 // truth. A failed insert is retried, the same batch with backoff, until
 // it succeeds or Run ends, so while ClickHouse is down the events wait in
 // the log. A record that is not an event is counted and skipped.
@@ -56,8 +57,7 @@ type Loader struct {
 	cfg    LoaderConfig
 	log    stream.Log
 	conn   driver.Conn
-	insert string // the INSERT with its column names
-	cols   []insertColumn
+	tables []*loadTable
 	logger *slog.Logger
 	warned time.Time // when a failure was last logged
 }
@@ -99,15 +99,10 @@ func NewLoader(cfg LoaderConfig, log stream.Log) (*Loader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot start the analytics loader: %w", err)
 	}
-	l := &Loader{cfg: cfg, log: log, conn: conn, cols: eventColumns(), logger: cfg.Logger}
+	l := &Loader{cfg: cfg, log: log, conn: conn, tables: loadTables(cfg.Database), logger: cfg.Logger}
 	if l.logger == nil {
 		l.logger = slog.New(slog.DiscardHandler)
 	}
-	names := make([]string, len(l.cols))
-	for i, c := range l.cols {
-		names[i] = c.name
-	}
-	l.insert = fmt.Sprintf("INSERT INTO %s.events (%s)", cfg.Database, strings.Join(names, ", "))
 	return l, nil
 }
 
@@ -163,7 +158,7 @@ func (l *Loader) Run(ctx context.Context) error {
 					continue
 				}
 			}
-			b.dropLoaded(loaded)
+			b.dropLoaded(loaded, l.tables)
 			if err = l.load(ctx, b); err != nil {
 				// It may have landed all the same (the answer was lost):
 				// ask ClickHouse again before the retry.
@@ -245,6 +240,7 @@ func (l *Loader) fill(ctx context.Context, c stream.Consumer, free <-chan *loadB
 				break
 			}
 		}
+		b.sort(l.tables)
 		select {
 		case full <- b:
 		case <-ctx.Done():
@@ -296,46 +292,62 @@ func (l *Loader) loadedOffsets(ctx context.Context) (map[int32]int64, error) {
 }
 
 // blockRows is the size of the blocks an insert is sent in.
-const blockRows = 16 << 10
+const blockRows = 4 << 10
 
 // queryIDPrefix starts the query id of every insert of a loader into
 // this database.
 func (l *Loader) queryIDPrefix() string { return "wasp-analytics-insert-" + l.cfg.Database + "-" }
 
-// load inserts b's rows in one INSERT, column by column.
+// load writes b's rows into each table of the loader, events last, each
+// table in one INSERT.
 func (l *Loader) load(ctx context.Context, b *loadBatch) error {
-	if len(b.rows) == 0 {
+	b.sort(l.tables)
+	if b.events() == 0 {
 		return nil
 	}
 	start := time.Now()
-	qid := fmt.Sprintf("%s%d", l.queryIDPrefix(), start.UnixNano())
-	ins, err := l.conn.PrepareBatch(clickhouse.Context(ctx, clickhouse.WithQueryID(qid)), l.insert)
+	for i, t := range l.tables {
+		if err := l.insertRows(ctx, t, b.sorted[i], start); err != nil {
+			return err
+		}
+	}
+	insertSecs.UpdateDuration(start)
+	loadedRows.Add(b.events())
+	loadedBatches.Inc()
+	return nil
+}
+
+// insertRows inserts rows into t in one INSERT, column by column.
+func (l *Loader) insertRows(ctx context.Context, t *loadTable, rows []*eventRow, start time.Time) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	qid := fmt.Sprintf("%s%d-%s", l.queryIDPrefix(), time.Now().UnixNano(), t.name)
+	ins, err := l.conn.PrepareBatch(clickhouse.Context(ctx, clickhouse.WithQueryID(qid)), t.insert)
 	if err != nil {
-		return fmt.Errorf("cannot prepare the insert: %w", err)
+		return fmt.Errorf("cannot prepare the insert into %s: %w", t.name, err)
 	}
 	defer ins.Abort()
 	now := start.Unix()
 	// Blocks of blockRows: the client reuses the columns' memory from one
-	// block to the next, and the server squashes them into one part.
-	for lo := 0; lo < len(b.rows); lo += blockRows {
+	// block to the next, and the server squashes them into one block,
+	// sorted as rows are.
+	for lo := 0; lo < len(rows); lo += blockRows {
 		if lo > 0 {
 			if err := ins.Flush(); err != nil {
-				return fmt.Errorf("cannot send a block: %w", err)
+				return fmt.Errorf("cannot send a block to %s: %w", t.name, err)
 			}
 		}
-		rows := b.rows[lo:min(lo+blockRows, len(b.rows))]
-		for i, c := range l.cols {
-			if err := ins.Column(i).Append(c.build(rows, l.cfg.Topic, now)); err != nil {
-				return fmt.Errorf("cannot append column %s: %w", c.name, err)
+		block := rows[lo:min(lo+blockRows, len(rows))]
+		for i, c := range t.cols {
+			if err := ins.Column(i).Append(c.build(block, l.cfg.Topic, now)); err != nil {
+				return fmt.Errorf("cannot append column %s of %s: %w", c.name, t.name, err)
 			}
 		}
 	}
 	if err := ins.Send(); err != nil {
-		return fmt.Errorf("cannot send the insert: %w", err)
+		return fmt.Errorf("cannot insert into %s: %w", t.name, err)
 	}
-	insertSecs.UpdateDuration(start)
-	loadedRows.Add(len(b.rows))
-	loadedBatches.Inc()
 	return nil
 }
 
@@ -344,6 +356,16 @@ type loadBatch struct {
 	rows    []eventRow
 	records int             // records fetched, events or not
 	last    map[int32]int64 // highest offset fetched per partition
+	// sorted holds, once sort ran, the rows each of the loader's tables
+	// takes, in its order; the last table is events and takes every row.
+	sorted   [][]*eventRow
+	isSorted bool
+	keys     []sortKey // sort's, reused
+	// numbers are the tenants' numbers of the rows, in the order first
+	// seen; numberIndex finds them.
+	numbers     []number
+	numberIndex map[number]int
+	lastNumber  int
 }
 
 // eventRow is an event and where it came from.
@@ -352,6 +374,31 @@ type eventRow struct {
 	unix      int64 // e.Time, else the record's time, in DateTime's range
 	partition int32
 	offset    int64
+	number    int // its tenant and number's index in the batch's numbers
+}
+
+// number is a tenant's phone number, which the tables sort by first.
+type number struct{ tenant, phone string }
+
+// numberOf returns the index of e's number in b.numbers, adding it if new.
+// A partition's records are mostly of one number, so the last one found
+// is tried first.
+func (b *loadBatch) numberOf(e *schemas.Event) int {
+	n := number{e.Tenant, e.PhoneNumberID}
+	if b.lastNumber < len(b.numbers) && b.numbers[b.lastNumber] == n {
+		return b.lastNumber
+	}
+	i, ok := b.numberIndex[n]
+	if !ok {
+		if b.numberIndex == nil {
+			b.numberIndex = map[number]int{}
+		}
+		i = len(b.numbers)
+		b.numbers = append(b.numbers, n)
+		b.numberIndex[n] = i
+	}
+	b.lastNumber = i
+	return i
 }
 
 // add decodes r into a row, which keeps pointing into r.Value. The first
@@ -369,6 +416,7 @@ func (b *loadBatch) add(r *stream.Record, capacity int) error {
 		b.rows = b.rows[:len(b.rows)-1]
 		return err
 	}
+	row.number = b.numberOf(&row.e)
 	t := row.e.Time
 	if t.IsZero() {
 		t = r.Time
@@ -377,28 +425,47 @@ func (b *loadBatch) add(r *stream.Record, capacity int) error {
 	return nil
 }
 
-// dropLoaded removes the rows at or below the offsets already loaded.
-func (b *loadBatch) dropLoaded(loaded map[int32]int64) {
-	n := len(b.rows)
-	b.rows = deleteRows(b.rows, func(r *eventRow) bool {
-		off, ok := loaded[r.partition]
-		return ok && r.offset <= off
-	})
-	alreadyLoaded.Add(n - len(b.rows))
+// sort fills b.sorted for tables. The loader's filler calls it once the
+// batch is full, while the previous batch is inserted.
+func (b *loadBatch) sort(tables []*loadTable) {
+	if b.isSorted {
+		return
+	}
+	b.isSorted = true
+	if len(b.sorted) != len(tables) {
+		b.sorted = make([][]*eventRow, len(tables))
+	}
+	for i, t := range tables {
+		list := b.sorted[i][:0]
+		for j := range b.rows {
+			if t.take == nil || t.take(&b.rows[j]) {
+				list = append(list, &b.rows[j])
+			}
+		}
+		b.keys = t.sortRows(list, b.keys, b.numbers)
+		b.sorted[i] = list
+	}
 }
 
-func deleteRows(rows []eventRow, del func(*eventRow) bool) []eventRow {
-	j := 0
-	for i := range rows {
-		if !del(&rows[i]) {
-			if i != j {
-				rows[j] = rows[i]
-			}
-			j++
-		}
+// events is the number of events of b still to load.
+func (b *loadBatch) events() int {
+	if !b.isSorted {
+		return len(b.rows)
 	}
-	clear(rows[j:])
-	return rows[:j]
+	return len(b.sorted[len(b.sorted)-1])
+}
+
+// dropLoaded removes the rows at or below the offsets already loaded.
+func (b *loadBatch) dropLoaded(loaded map[int32]int64, tables []*loadTable) {
+	b.sort(tables)
+	n := b.events()
+	for i, list := range b.sorted {
+		b.sorted[i] = slices.DeleteFunc(list, func(r *eventRow) bool {
+			off, ok := loaded[r.partition]
+			return ok && r.offset <= off
+		})
+	}
+	alreadyLoaded.Add(n - b.events())
 }
 
 // commits are the offsets to commit once b is loaded.
@@ -413,66 +480,14 @@ func (b *loadBatch) commits(topic string) []stream.Offset {
 func (b *loadBatch) reset() {
 	clear(b.rows)
 	b.rows, b.records = b.rows[:0], 0
+	for i := range b.sorted {
+		clear(b.sorted[i])
+		b.sorted[i] = b.sorted[i][:0]
+	}
+	b.isSorted = false
+	b.numbers, b.lastNumber = b.numbers[:0], 0
+	clear(b.numberIndex)
 	clear(b.last)
-}
-
-// insertColumn is one column of the events insert: its name and how to
-// build it from rows. The slice built is reused by the next build.
-type insertColumn struct {
-	name  string
-	build func(rows []eventRow, topic string, now int64) any
-}
-
-// newColumn makes a column whose values get reads from each row.
-func newColumn[T any](name string, get func(r *eventRow, topic string, now int64) T) insertColumn {
-	var buf []T
-	return insertColumn{name, func(rows []eventRow, topic string, now int64) any {
-		buf = buf[:0]
-		for i := range rows {
-			buf = append(buf, get(&rows[i], topic, now))
-		}
-		return buf
-	}}
-}
-
-// eventColumns are the columns of the events table (schemas/sql), one per
-// field of schemas.Event and where the event came from.
-func eventColumns() []insertColumn {
-	s := func(name string, get func(e *schemas.Event) string) insertColumn {
-		return newColumn(name, func(r *eventRow, _ string, _ int64) string { return get(&r.e) })
-	}
-	return []insertColumn{
-		s("id", func(e *schemas.Event) string { return e.ID }),
-		s("kind", func(e *schemas.Event) string { return e.Kind }),
-		newColumn("time", func(r *eventRow, _ string, _ int64) int64 { return r.unix }),
-		s("tenant", func(e *schemas.Event) string { return e.Tenant }),
-		s("phone_number_id", func(e *schemas.Event) string { return e.PhoneNumberID }),
-		s("user", func(e *schemas.Event) string { return e.User }),
-		s("wamid", func(e *schemas.Event) string { return e.Wamid }),
-		s("command_id", func(e *schemas.Event) string { return e.CommandID }),
-		s("message_type", func(e *schemas.Event) string { return e.MessageType }),
-		s("origin", func(e *schemas.Event) string { return e.Origin }),
-		s("status", func(e *schemas.Event) string { return e.Status }),
-		newColumn("error_code", func(r *eventRow, _ string, _ int64) int32 { return int32(r.e.ErrorCode) }),
-		s("error_class", func(e *schemas.Event) string { return e.ErrorClass }),
-		s("reason", func(e *schemas.Event) string { return e.Reason }),
-		newColumn("latency_ms", func(r *eventRow, _ string, _ int64) int64 { return r.e.LatencyMs }),
-		newColumn("response_ms", func(r *eventRow, _ string, _ int64) int64 { return r.e.ResponseMs }),
-		newColumn("attempt", func(r *eventRow, _ string, _ int64) int32 { return int32(r.e.Attempt) }),
-		newColumn("tokens", func(r *eventRow, _ string, _ int64) int64 { return int64(r.e.Tokens) }),
-		s("pricing_category", func(e *schemas.Event) string { return e.PricingCategory }),
-		s("pricing_type", func(e *schemas.Event) string { return e.PricingType }),
-		newColumn("billable", func(r *eventRow, _ string, _ int64) uint8 {
-			if r.e.Billable {
-				return 1
-			}
-			return 0
-		}),
-		newColumn("source_topic", func(_ *eventRow, topic string, _ int64) string { return topic }),
-		newColumn("source_partition", func(r *eventRow, _ string, _ int64) int32 { return r.partition }),
-		newColumn("source_offset", func(r *eventRow, _ string, _ int64) int64 { return r.offset }),
-		newColumn("loaded_at", func(_ *eventRow, _ string, now int64) int64 { return now }),
-	}
 }
 
 // retryBackoff is the wait before retry attempt n: 200 ms doubling to 5 s.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,25 +16,50 @@ import (
 // events/s) from the embedded log into ClickHouse (the server of
 // scripts/clickhouse.sh), every materialized view of the schema included,
 // with the default batches, and reports rows/s from the start of the
-// loader to the last row visible.
+// loader to the last row visible. The loader and the server share the
+// machine's cores, so it also reports the CPU time each spent per row:
+// loader-µs/row (this process) and server-µs/row (the server's query
+// threads; its background merges are not counted). Their sum bounds the
+// rows/s that the cores can give, and varies less than rows/s on a
+// shared machine.
 //
 //	go test -run '^$' -bench 'Loader$' -benchtime 1x ./analytics
 func BenchmarkLoader(b *testing.B) {
 	const n = 1_000_000
 	l := openTestLog(b, b.TempDir())
 	appendTestEventsEvery(b, l, "bench", 0, n, 10*time.Microsecond)
-	var elapsed time.Duration
+	var elapsed, loaderCPU, serverCPU time.Duration
 	for i := range b.N {
 		b.StopTimer()
 		db := newTestDB(b)
 		b.StartTimer()
-		start := time.Now()
+		start, cpu0, server0 := time.Now(), processCPU(b), db.serverCPU(b)
 		stop := runLoader(b, LoaderConfig{Addr: db.addr, Database: db.name, Group: fmt.Sprint("bench", i)}, l)
 		db.waitLoaded(b, 5*time.Minute, n)
 		elapsed += time.Since(start)
+		loaderCPU += processCPU(b) - cpu0
+		serverCPU += db.serverCPU(b) - server0
 		stop()
 	}
-	b.ReportMetric(float64(n*b.N)/elapsed.Seconds(), "rows/s")
+	rows := float64(n * b.N)
+	b.ReportMetric(rows/elapsed.Seconds(), "rows/s")
+	b.ReportMetric(float64(loaderCPU.Microseconds())/rows, "loader-µs/row")
+	b.ReportMetric(float64(serverCPU.Microseconds())/rows, "server-µs/row")
+}
+
+// processCPU is the CPU time this process used so far.
+func processCPU(t testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// serverCPU is the CPU time the server's queries used so far.
+func (db *testDB) serverCPU(t testing.TB) time.Duration {
+	us := db.uint64s(t, "SELECT sum(value) FROM system.events WHERE event IN ('UserTimeMicroseconds', 'SystemTimeMicroseconds')")
+	return time.Duration(us[0]) * time.Microsecond
 }
 
 // BenchmarkDecodeEvent: a status event, the commonest kind.

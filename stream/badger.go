@@ -665,50 +665,56 @@ func (c *badgerConsumer) Fetch(ctx context.Context, max int) ([]*Record, error) 
 	}
 }
 
-// read returns what is there to read now, without waiting.
+// read returns what is there to read now, without waiting: the index
+// says where the records are, then their frames are read together.
 func (c *badgerConsumer) read(max int) ([]*Record, error) {
-	var recs []*Record
+	type place struct {
+		part *consumerPart
+		off  int64
+	}
+	var refs []segRef
+	var at []place // the partition and offset of each ref
 	err := c.l.db.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.PrefetchValues = false
 		it := txn.NewIterator(opts)
 		defer it.Close()
+		// Rounds of an equal share per partition: records appended
+		// together lie side by side in the segments whatever their
+		// partition, so a read of all partitions' records of a stretch
+		// of the log is a few large reads.
 		n := len(c.parts)
-		for i := 0; i < n && len(recs) < max; i++ {
-			cp := c.parts[(c.first+i)%n]
-			c.l.mu.Lock()
-			end := cp.state.next
-			c.l.mu.Unlock()
-			if cp.pos >= end {
-				continue
-			}
-			seek := binary.BigEndian.AppendUint64(append([]byte(nil), cp.state.prefix...), uint64(cp.pos))
-			for it.Seek(seek); it.ValidForPrefix(cp.state.prefix) && len(recs) < max; it.Next() {
-				off, _ := parseDataKey(it.Item().Key(), len(cp.state.prefix))
-				if off >= end {
-					break
-				}
-				cp.pos = off + 1
-				var ref segRef
-				err := it.Item().Value(func(v []byte) (err error) {
-					ref, err = decodeSegRef(v)
-					return err
-				})
-				if err != nil {
-					return fmt.Errorf("%s/%d at offset %d: %w", cp.topic, cp.index, off, err)
-				}
-				r, err := c.l.segs.read(ref)
-				if errors.Is(err, errSegmentGone) || errors.Is(err, errCorrupt) {
-					// Removed by retention meanwhile, or a record whose
-					// write never completed (never acknowledged).
-					badgerSkipped.Inc()
+		share := (max + n - 1) / n
+		for more := true; more && len(refs) < max; {
+			more = false
+			for i := 0; i < n && len(refs) < max; i++ {
+				cp := c.parts[(c.first+i)%n]
+				c.l.mu.Lock()
+				end := cp.state.next
+				c.l.mu.Unlock()
+				if cp.pos >= end {
 					continue
 				}
-				if err != nil {
-					return fmt.Errorf("%s/%d at offset %d: %w", cp.topic, cp.index, off, err)
+				limit := min(max, len(refs)+share)
+				seek := binary.BigEndian.AppendUint64(append([]byte(nil), cp.state.prefix...), uint64(cp.pos))
+				for it.Seek(seek); it.ValidForPrefix(cp.state.prefix) && len(refs) < limit; it.Next() {
+					off, _ := parseDataKey(it.Item().Key(), len(cp.state.prefix))
+					if off >= end {
+						break
+					}
+					cp.pos = off + 1
+					var ref segRef
+					err := it.Item().Value(func(v []byte) (err error) {
+						ref, err = decodeSegRef(v)
+						return err
+					})
+					if err != nil {
+						return fmt.Errorf("%s/%d at offset %d: %w", cp.topic, cp.index, off, err)
+					}
+					refs = append(refs, ref)
+					at = append(at, place{cp, off})
+					more = true
 				}
-				r.Topic, r.Partition, r.Offset = cp.topic, cp.index, off
-				recs = append(recs, r)
 			}
 		}
 		c.first++
@@ -717,7 +723,23 @@ func (c *badgerConsumer) read(max int) ([]*Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the embedded log: %w", err)
 	}
-	return recs, nil
+	recs, errs := c.l.segs.readMany(refs)
+	out := recs[:0]
+	for i, r := range recs {
+		if errors.Is(errs[i], errSegmentGone) || errors.Is(errs[i], errCorrupt) {
+			// Removed by retention meanwhile, or a record whose write
+			// never completed (never acknowledged).
+			badgerSkipped.Inc()
+			continue
+		}
+		if errs[i] != nil {
+			p := at[i].part
+			return nil, fmt.Errorf("cannot read the embedded log: %s/%d at offset %d: %w", p.topic, p.index, at[i].off, errs[i])
+		}
+		r.Topic, r.Partition, r.Offset = at[i].part.topic, at[i].part.index, at[i].off
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // Commit implements Consumer.

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -204,23 +205,65 @@ func syncFiles(files []*os.File) error {
 	return errors.Join(errs...)
 }
 
-// read returns the record whose frame ref points at.
-func (s *segments) read(ref segRef) (*Record, error) {
-	b := make([]byte, ref.n)
-	s.mu.RLock() // held while reading, so that retention does not close the file
-	f := s.files[ref.seg]
-	var err error
-	if f == nil {
-		err = errSegmentGone
-	} else {
-		_, err = f.ReadAt(b, ref.pos)
+// Frames whose gap is at most readGap apart in a file are read together
+// by readMany, in reads of at most readSpan bytes.
+const (
+	readGap  = 4 << 10
+	readSpan = 256 << 10
+)
+
+// readMany returns the records whose frames refs point at, in refs'
+// order, with the error of each record that could not be read
+// (errSegmentGone, errCorrupt or the read's). Frames close together in a
+// file are read with one system call: a consumer of several partitions
+// finds the records a group of appends wrote side by side. The records
+// alias the buffers read.
+func (s *segments) readMany(refs []segRef) ([]*Record, []error) {
+	recs, errs := make([]*Record, len(refs)), make([]error, len(refs))
+	order := make([]int, len(refs))
+	for i := range order {
+		order[i] = i
 	}
-	s.mu.RUnlock()
-	if err != nil {
-		return nil, err
+	slices.SortFunc(order, func(a, b int) int {
+		return cmp.Or(cmp.Compare(refs[a].seg, refs[b].seg), cmp.Compare(refs[a].pos, refs[b].pos))
+	})
+	s.mu.RLock() // held while reading, so that retention does not close a file
+	defer s.mu.RUnlock()
+	for lo := 0; lo < len(order); {
+		first := refs[order[lo]]
+		end, hi := first.pos+first.n, lo+1
+		for ; hi < len(order); hi++ {
+			r := refs[order[hi]]
+			if r.seg != first.seg || r.pos-end > readGap || r.pos+r.n-first.pos > readSpan {
+				break
+			}
+			end = max(end, r.pos+r.n)
+		}
+		var buf []byte
+		err := errSegmentGone
+		if f := s.files[first.seg]; f != nil {
+			buf = make([]byte, end-first.pos)
+			_, err = f.ReadAt(buf, first.pos)
+		}
+		for _, i := range order[lo:hi] {
+			if err != nil {
+				errs[i] = err
+				continue
+			}
+			recs[i], errs[i] = decodeFrame(buf[refs[i].pos-first.pos:][:refs[i].n])
+		}
+		lo = hi
+	}
+	return recs, errs
+}
+
+// decodeFrame checks a frame's length and checksum and decodes its record.
+func decodeFrame(b []byte) (*Record, error) {
+	if len(b) < frameHeader {
+		return nil, errCorrupt
 	}
 	n := binary.BigEndian.Uint32(b)
-	if int64(n)+frameHeader != ref.n || crc32.Checksum(b[frameHeader:], crcTable) != binary.BigEndian.Uint32(b[4:]) {
+	if int(n)+frameHeader != len(b) || crc32.Checksum(b[frameHeader:], crcTable) != binary.BigEndian.Uint32(b[4:]) {
 		return nil, errCorrupt
 	}
 	return decodeRecord(b[frameHeader:])
