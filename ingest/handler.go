@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"hash"
 	"strconv"
@@ -214,7 +213,7 @@ func (b *batch) build(body, appID []byte, received time.Time, topic, dlq string)
 		{Key: schemas.HeaderReceivedAt, Value: b.received},
 		{Key: schemas.HeaderAppID, Value: appID},
 	}
-	if !json.Valid(body) {
+	if !validJSON(body) {
 		b.deadLetter(body, dlq, "signed body is not valid JSON")
 		return true
 	}
