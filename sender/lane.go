@@ -270,8 +270,8 @@ func (l *lane) handle(rs []result) {
 		if r.err == nil {
 			sendsAccepted.Inc()
 			wamid := r.resp.WAMID()
+			marks[j.cmd.ID] = entry{state: stateSent, wamid: wamid}
 			if !j.isRead {
-				marks[j.cmd.ID] = entry{state: stateSent, wamid: wamid}
 				out = append(out, l.s.event(j, schemas.EventSendAccepted, 0, wamid, ""))
 				if rc != nil {
 					rc.b.passed()
@@ -324,9 +324,7 @@ func (l *lane) handle(rs []result) {
 			}
 			out = append(out, l.s.deadLetter(j.rec, j.cmd, reason, code),
 				l.s.event(j, schemas.EventSendFailed, code, "", reason))
-			if !j.isRead {
-				marks[j.cmd.ID] = entry{state: stateFailed}
-			}
+			marks[j.cmd.ID] = entry{state: stateFailed}
 			finished = append(finished, j)
 		}
 	}

@@ -18,7 +18,9 @@ import (
 // sent (with the wamid) or failed after. A command found sent or failed is
 // never sent again. One found in flight was being sent when the process
 // died: its outcome is unknown until a status webhook echoing its id
-// settles it, or the settle delay passes without one.
+// settles it, or the settle delay passes without one. Read receipts are
+// marked once done but never in flight: no status settles them, and
+// marking a message read twice does no harm.
 //
 // Keys:
 //

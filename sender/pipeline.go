@@ -42,7 +42,7 @@ func (s *Sender) markLoop() {
 		marks := map[string]entry{}
 		for _, b := range group {
 			for _, j := range b.jobs {
-				if !j.isRead {
+				if !j.isRead { // no status settles a read receipt
 					marks[j.cmd.ID] = entry{state: stateInFlight}
 				}
 			}

@@ -233,7 +233,7 @@ type job struct {
 	settleBy time.Time // with recheck: the status webhooks up to then must be read first
 	due      time.Time // not before
 	start    time.Time // first try, for latency
-	isRead   bool      // a read receipt: not paced, not in the ledger
+	isRead   bool      // a read receipt: not paced, in the ledger once done
 	typ      string    // the message's type
 	category string
 }

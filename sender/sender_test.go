@@ -316,6 +316,25 @@ func TestCommandSentOnce(t *testing.T) {
 	}
 }
 
+// TestReadReceiptSentOnce: a read receipt done is not sent again when
+// its command is read again (after a restart, say).
+func TestReadReceiptSentOnce(t *testing.T) {
+	r := newRig(t, sim.Config{}, Config{})
+	msg, _ := json.Marshal(map[string]any{"status": "read", "message_id": "wamid.read-once"})
+	c := &schemas.SendCommand{ID: "read-once", PhoneNumberID: testNumber, To: "5215550000005", Message: msg, Origin: schemas.OriginBot}
+	reads := func() int64 { return r.sim.Report().Numbers[testNumber].Reads }
+	r.send(c)
+	waitFor(t, 5*time.Second, "the read receipt", func() bool { return reads() >= 1 })
+	time.Sleep(200 * time.Millisecond) // its job finished and forgotten
+	r.send(c)
+	marker := textCmd("read-once-after", "5215550000005", "hola")
+	r.send(marker)
+	waitFor(t, 5*time.Second, "the send after it", func() bool { return r.accepted() >= 1 })
+	if n := reads(); n != 1 {
+		t.Fatalf("read receipt sent %d times; want once", n)
+	}
+}
+
 // TestLocalChecks: what is refused before any call.
 func TestLocalChecks(t *testing.T) {
 	r := newRig(t, sim.Config{}, Config{})

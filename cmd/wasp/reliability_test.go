@@ -356,9 +356,9 @@ func (pl *pipeline) answeredOnce() int {
 		t.Errorf("the simulator's tracking: %+v, %d sends answering nothing; want none duplicated or unanswered", in, tr.Unmatched)
 	}
 	if extraReads > 0 {
-		// Read receipts are not in the sender's ledger (marking a message
-		// read twice is harmless): commands read again after a restart or
-		// a rebalance send theirs again.
+		// A read receipt enters the sender's ledger once done, never in
+		// flight (no status settles it; marking a message read twice is
+		// harmless): one in flight when the process died is sent again.
 		t.Logf("%d read receipts sent more than once", extraReads)
 	}
 	return len(acked)
