@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,11 +149,16 @@ func TestSettleRecordsOptOuts(t *testing.T) {
 	if err := r.log.Append(context.Background(), &stream.Record{Topic: schemas.TopicWebhooks, Key: []byte(number), Value: body}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the opt-out", func() bool { return r.sender.ledger.optedOut(number, "4915550002222") })
-	if !r.sender.ledger.optedOut(number, "DE.7719203845561029384") {
-		t.Error("the stop is not recorded under the BSUID")
+	// The webhook's preferences are recorded one after the other.
+	want := map[string]bool{"4915550002222": true, "DE.7719203845561029384": true, "BR.5502918374650192837": false}
+	got := map[string]bool{}
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		for user := range want {
+			got[user] = r.sender.ledger.optedOut(number, user)
+		}
+		if maps.Equal(got, want) {
+			return
+		}
 	}
-	if r.sender.ledger.optedOut(number, "BR.5502918374650192837") {
-		t.Error("the signup did not lift the opt-out")
-	}
+	t.Fatalf("opted out: %v; want %v (the stop under the phone and the BSUID, the signup lifting the opt-out)", got, want)
 }
