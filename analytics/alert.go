@@ -32,8 +32,9 @@ import (
 // A rule that fires again for the same subject within Cooldown of its last
 // notice is not notified again.
 //
-// State is in memory: after a restart an alert still firing is raised once
-// more.
+// With StatePath the rules' states and the numbers' recent minutes
+// outlive a restart (alertCheckpoint); without it a restart raises an
+// alert still firing once more.
 type Alerter struct {
 	cfg    AlertConfig
 	log    stream.Log
@@ -44,6 +45,7 @@ type Alerter struct {
 	webhooks []webhookSample
 	lag      map[string]int64 // by group, at the last evaluation
 	state    map[string]*alertState
+	started  time.Time // when Run started, by the clock
 
 	notify chan schemas.Event
 	client *http.Client
@@ -60,6 +62,10 @@ type AlertConfig struct {
 	// Cooldown is the least time between two notices of one rule for one
 	// subject; zero means 30 minutes.
 	Cooldown time.Duration
+	// StatePath is the file that keeps the rules' states and the
+	// numbers' recent minutes across restarts (cmd/wasp: alerts.json in
+	// the data directory); empty keeps them in memory only.
+	StatePath string
 	// NotifyURL receives each alert and resolution as Slack-compatible
 	// JSON ({"text": …}); empty notifies nobody.
 	NotifyURL string
@@ -201,6 +207,10 @@ func (a *Alerter) Run(ctx context.Context) error {
 		return fmt.Errorf("cannot consume %s: %w", a.cfg.Topic, err)
 	}
 	defer c.Close()
+	a.started = a.cfg.Now()
+	if err := a.loadState(); err != nil {
+		a.cfg.Logger.Warn("the alerts start afresh: alerts still firing are raised again", "err", err)
+	}
 	defer a.stopFiring()
 	if a.cfg.Webhooks != nil {
 		ok, refused := a.cfg.Webhooks()
@@ -223,6 +233,14 @@ func (a *Alerter) Run(ctx context.Context) error {
 	}, func() {
 		if err := a.Evaluate(ctx); err != nil && ctx.Err() == nil && warn.Allow() {
 			a.cfg.Logger.Warn("cannot evaluate every alert rule", "err", err)
+		}
+		// The state first, then the offsets: what the state lacks is read
+		// again after a restart.
+		if err := a.saveState(a.cfg.Now()); err != nil {
+			if warn.Allow() {
+				a.cfg.Logger.Warn("cannot save the alerts' state; the events are read again after a restart", "err", err)
+			}
+			return
 		}
 		offs := make([]stream.Offset, 0, len(read))
 		for _, o := range read {
@@ -347,17 +365,23 @@ func (a *Alerter) observe(e *schemas.Event) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	k := e.Tenant + "\x00" + e.PhoneNumberID
+	a.seriesOf(e.Tenant, e.PhoneNumberID).at(minute).add(&c)
+}
+
+// seriesOf returns the series of a tenant's number, made if new. Call it
+// with a.mu held.
+func (a *Alerter) seriesOf(tenant, number string) *series {
+	k := tenant + "\x00" + number
 	s := a.series[k]
 	if s == nil {
 		n := a.ring()
-		s = &series{tenant: e.Tenant, number: e.PhoneNumberID, minutes: make([]int64, n), counts: make([]minuteCounts, n)}
+		s = &series{tenant: tenant, number: number, minutes: make([]int64, n), counts: make([]minuteCounts, n)}
 		for i := range s.minutes {
 			s.minutes[i] = -1
 		}
 		a.series[k] = s
 	}
-	s.at(minute).add(&c)
+	return s
 }
 
 type webhookSample struct {
@@ -383,8 +407,16 @@ func (a *Alerter) Evaluate(ctx context.Context) error {
 	lag, err := a.lagRule(ctx)
 	found = append(found, lag...)
 	errs = append(errs, err)
-	return errors.Join(append(errs, a.transition(ctx, now, found))...)
+	// A rule that cannot judge now resolves nothing: the lag rule when
+	// the positions could not be read, the webhook rule until its window
+	// has passed since the start (its counters start again at zero, and
+	// an alert it raised before a restart may still be on).
+	unjudged := map[string]bool{RuleLag: err != nil, RuleWebhookErrors: now.Sub(a.started) < webhookWindow}
+	return errors.Join(append(errs, a.transition(ctx, now, found, unjudged))...)
 }
+
+// webhookWindow is the webhook rule's window.
+const webhookWindow = 5 * time.Minute
 
 func (a *Alerter) eventRules(now time.Time) []finding {
 	r := a.cfg.Rules
@@ -444,7 +476,7 @@ func (a *Alerter) webhookRule(now time.Time) []finding {
 	defer a.mu.Unlock()
 	a.webhooks = append(a.webhooks, webhookSample{at: now, ok: ok, refused: refused})
 	// Keep the samples of the last 5 minutes and the one just before.
-	for len(a.webhooks) > 2 && now.Sub(a.webhooks[1].at) >= 5*time.Minute {
+	for len(a.webhooks) > 2 && now.Sub(a.webhooks[1].at) >= webhookWindow {
 		a.webhooks = a.webhooks[1:]
 	}
 	first := a.webhooks[0]
@@ -493,7 +525,7 @@ type alertState struct {
 
 // transition raises the findings that start firing and resolves the
 // alerts not found any more.
-func (a *Alerter) transition(ctx context.Context, now time.Time, found []finding) error {
+func (a *Alerter) transition(ctx context.Context, now time.Time, found []finding, unjudged map[string]bool) error {
 	seen := map[string]bool{}
 	var out []schemas.Event
 	for _, f := range found {
@@ -525,10 +557,10 @@ func (a *Alerter) transition(ctx context.Context, now time.Time, found []finding
 	sort.Strings(keys)
 	for _, k := range keys {
 		st := a.state[k]
-		if !st.firing || seen[k] {
+		rule, subject, _ := strings.Cut(k, "\x00")
+		if !st.firing || seen[k] || unjudged[rule] {
 			continue
 		}
-		rule, subject, _ := strings.Cut(k, "\x00")
 		st.firing = false
 		alertsFiring[rule].n.Add(-1)
 		if st.notified {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -100,15 +101,7 @@ func TestAlertRules(t *testing.T) {
 		Webhooks: func() (uint64, uint64) { return hooksOK.Load(), hooksRefused.Load() },
 		Lag:      map[string][]string{"wasp-processor": {schemas.TopicWebhooks}},
 		Now:      nowFn}, l)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("alerter: %v", err)
-		}
-	}()
+	defer runAlerter(t, a)()
 
 	// After the first evaluations, webhooks start being refused.
 	time.Sleep(100 * time.Millisecond)
@@ -191,6 +184,19 @@ func TestAlertRules(t *testing.T) {
 	}
 }
 
+// runAlerter runs a until the returned stop is called.
+func runAlerter(t *testing.T, a *Alerter) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("alerter: %v", err)
+		}
+	}
+}
+
 func mustConsume(t *testing.T, l stream.Log, group string, topics ...string) stream.Consumer {
 	c, err := l.Consume(group, topics...)
 	if err != nil {
@@ -211,5 +217,66 @@ func readAll(t *testing.T, c stream.Consumer) []*stream.Record {
 		if err != nil {
 			return out
 		}
+	}
+}
+
+// TestAlertsOutliveARestart: with a state file, an alert firing when the
+// loop stops is neither raised again nor resolved by the next loop, which
+// takes up the minutes counted before the stop, and it resolves when its
+// condition ends. Without the file the next loop raises it again.
+func TestAlertsOutliveARestart(t *testing.T) {
+	for _, c := range []struct {
+		keep      bool
+		more      int // failing sends after the restart, a quarter failed
+		wantFired int
+	}{
+		{keep: true, more: 8, wantFired: 1}, // too few to fire alone
+		{keep: true, more: 40, wantFired: 1},
+		{keep: false, more: 40, wantFired: 2},
+	} {
+		t.Run(fmt.Sprintf("state file %v, %d sends after", c.keep, c.more), func(t *testing.T) {
+			l := openTestLog(t, t.TempDir())
+			var clock atomic.Int64
+			now := time.Date(2026, 11, 25, 12, 0, 30, 0, time.UTC)
+			clock.Store(now.UnixNano())
+			sends := func(from, to int) {
+				var es []schemas.Event
+				for i := from; i < to; i++ {
+					e := schemas.Event{ID: schemas.EventID("restart", fmt.Sprint(i)), Kind: schemas.EventSendAccepted, MessageType: "text",
+						Tenant: "acme", PhoneNumberID: "failing", Time: now.Add(-3 * time.Minute)}
+					if i%4 == 0 {
+						e.Kind, e.ErrorCode = schemas.EventSendFailed, 131026
+					}
+					es = append(es, e)
+				}
+				appendEvents(t, l, es)
+			}
+			sends(0, 40)
+			var hook notices
+			srv := httptest.NewServer(&hook)
+			defer srv.Close()
+			cfg := AlertConfig{Interval: 20 * time.Millisecond, NotifyURL: srv.URL,
+				Now: func() time.Time { return time.Unix(0, clock.Load()).UTC() }}
+			if c.keep {
+				cfg.StatePath = filepath.Join(t.TempDir(), "alerts.json")
+			}
+			stop := runAlerter(t, NewAlerter(cfg, l))
+			pollUntil(t, 10*time.Second, "the alert", func() bool { return hook.of(schemas.AlertFiring)[RuleDeliveryFailure] == 1 })
+			time.Sleep(100 * time.Millisecond) // evaluated, saved and committed again
+			stop()
+
+			defer runAlerter(t, NewAlerter(cfg, l))()
+			sends(40, 40+c.more)
+			time.Sleep(300 * time.Millisecond) // many evaluations
+			fired, resolved := hook.of(schemas.AlertFiring)[RuleDeliveryFailure], hook.of(schemas.AlertResolved)[RuleDeliveryFailure]
+			if fired != c.wantFired || resolved != 0 {
+				t.Fatalf("raised %d times, resolved %d; want raised %d times, not resolved", fired, resolved, c.wantFired)
+			}
+			if n := alertsFiring[RuleDeliveryFailure].n.Load(); n != 1 {
+				t.Errorf("wasp_alerts_firing{rule=delivery_failure_rate} = %d after the restart; want 1", n)
+			}
+			clock.Store(now.Add(time.Hour).UnixNano())
+			pollUntil(t, 10*time.Second, "the resolution", func() bool { return hook.of(schemas.AlertResolved)[RuleDeliveryFailure] == 1 })
+		})
 	}
 }

@@ -271,7 +271,8 @@ func (c *Config) alerter(cmd string, log stream.Log, logger *slog.Logger) *analy
 		lag["wasp-analytics"] = []string{events}
 	}
 	cfg := analytics.AlertConfig{Topic: events, Interval: c.Alerts.Interval, Cooldown: c.Alerts.Cooldown,
-		NotifyURL: c.Alerts.NotifyURL, Rules: c.Alerts.Rules, Limits: limits, Lag: lag, Logger: logger}
+		NotifyURL: c.Alerts.NotifyURL, Rules: c.Alerts.Rules, Limits: limits, Lag: lag, Logger: logger,
+		StatePath: filepath.Join(c.DataDir, "alerts.json")}
 	if cmd == "run" {
 		cfg.Webhooks = ingest.WebhookCounts
 	}
