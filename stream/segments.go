@@ -149,7 +149,11 @@ func (s *segments) create(id uint64, size int64) (*os.File, error) {
 func (s *segments) appendFrames(encoded [][]byte) ([]segRef, []*os.File, error) {
 	refs := make([]segRef, len(encoded))
 	var written []*os.File
-	var buf []byte
+	size := 0
+	for _, rec := range encoded {
+		size += frameHeader + len(rec)
+	}
+	buf := make([]byte, 0, min(size, int(s.size)))
 	start := s.curPos
 	cur := s.cur.Load()
 	flush := func() error {
