@@ -268,7 +268,9 @@ func (s *Sender) dispatch(ctx context.Context, recs []*stream.Record) {
 			done = append(done, r)
 			continue
 		}
-		jobs = append(jobs, &job{rec: r, cmd: cmd, attempt: cmd.Attempt, due: cmd.NotBefore, start: time.Now()})
+		// A job may wait minutes (pace, pair limit, retries): it keeps its
+		// own copy of the record, not the fetch's buffer.
+		jobs = append(jobs, &job{rec: r.Detach(), cmd: cmd, attempt: cmd.Attempt, due: cmd.NotBefore, start: time.Now()})
 		ids = append(ids, cmd.ID)
 	}
 	known, err := s.ledger.lookup(ids)

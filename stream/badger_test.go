@@ -164,3 +164,21 @@ func TestBadgerReadsTogether(t *testing.T) {
 		t.Fatalf("%d records not read", len(want))
 	}
 }
+
+// TestRecordDetach: a detached record equals the fetched one and shares
+// none of its bytes.
+func TestRecordDetach(t *testing.T) {
+	buf := []byte("keyvaluehv")
+	r := &Record{Topic: "t", Key: buf[:3], Value: buf[3:8], Headers: []Header{{Key: "h", Value: buf[8:]}}, Partition: 2, Offset: 7}
+	d := r.Detach()
+	if d.Topic != "t" || string(d.Key) != "key" || string(d.Value) != "value" || string(d.Headers[0].Value) != "hv" ||
+		d.Partition != 2 || d.Offset != 7 {
+		t.Fatalf("detached %+v; want a copy of %+v", d, r)
+	}
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	if string(d.Key) != "key" || string(d.Value) != "value" || string(d.Headers[0].Value) != "hv" {
+		t.Fatalf("the detached record changed with the fetch's buffer: %+v", d)
+	}
+}

@@ -6,6 +6,7 @@
 package stream
 
 import (
+	"bytes"
 	"context"
 	"time"
 )
@@ -61,6 +62,23 @@ type Record struct {
 	Time      time.Time
 	Partition int32
 	Offset    int64
+}
+
+// Detach returns a copy of r whose bytes are its own. The key, value and
+// headers of a fetched record may share a buffer with the other records
+// of its fetch (the embedded log reads neighbouring frames at once, and
+// franz-go decodes a fetch in place): a consumer that keeps a record long
+// after the fetch detaches it, so as not to keep the whole buffer alive.
+func (r *Record) Detach() *Record {
+	c := *r
+	c.Key, c.Value = bytes.Clone(r.Key), bytes.Clone(r.Value)
+	if r.Headers != nil {
+		c.Headers = make([]Header, len(r.Headers))
+		for i, h := range r.Headers {
+			c.Headers[i] = Header{Key: h.Key, Value: bytes.Clone(h.Value)}
+		}
+	}
+	return &c
 }
 
 // Header is a record header.
