@@ -118,9 +118,9 @@ func TestBadgerSkipsTornFrame(t *testing.T) {
 }
 
 // TestBadgerReadsTogether: a fetch across partitions and topics reads
-// frames side by side in one go, with gaps, frames larger than one read
-// and frames in two segment files; each record comes back whole, in its
-// partition's order.
+// frames side by side in one go, with other records between, frames
+// larger than one read and frames in two segment files; each record comes
+// back whole, in its partition's order.
 func TestBadgerReadsTogether(t *testing.T) {
 	l, err := OpenBadger(BadgerConfig{Dir: t.TempDir(), SegmentSize: 1 << 20, Topics: Topics{Partitions: 3}})
 	if err != nil {
