@@ -148,13 +148,6 @@ func serve(ctx context.Context, cmd string, cfg *Config, logger *slog.Logger, de
 		log.Close()
 		return err
 	}
-	if demo && cmd == "run" {
-		sm, err := newDemoSim(cfg, logger)
-		if err != nil {
-			return fail(err)
-		}
-		stages.add("simulator", sm.Run, nil)
-	}
 	if cmd == "run" || cmd == "ingest" {
 		var apps []ingest.App
 		for _, a := range cfg.Apps {
@@ -225,6 +218,16 @@ func serve(ctx context.Context, cmd string, cfg *Config, logger *slog.Logger, de
 		}
 		analytics.Register(adm.api, src)
 		stages.add("alerts", cfg.alerter(cmd, log, logger.With("stage", "alerts")).Run, nil)
+	}
+	if demo && cmd == "run" {
+		// Stages stop in the reverse order: the simulator after the
+		// sender (it is the sender's Graph API) and before the ingester
+		// (its customers and statuses post there).
+		sm, err := newDemoSim(cfg, logger)
+		if err != nil {
+			return fail(err)
+		}
+		stages.add("simulator", sm.Run, nil)
 	}
 	if cmd == "run" || cmd == "send" {
 		snd, err := sender.New(cfg.senderConfig(logger.With("stage", "send")), log,

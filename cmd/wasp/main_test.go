@@ -664,3 +664,41 @@ func TestClickHouseCountsThroughTheBinary(t *testing.T) {
 		t.Fatalf("dashboard %+v; SQL says %d in, %d out, %d conversations", sum, n, n, users)
 	}
 }
+
+// TestDemoThroughTheBinary: `wasp run --demo`, what `make run` starts,
+// answers the simulator's customers without a Meta account, and a SIGINT
+// stops it cleanly: exit 0, no warning or error on the way out.
+func TestDemoThroughTheBinary(t *testing.T) {
+	graph := freeAddr(t)
+	p := startWaspAt(t, map[string]string{"WASP_DATA_DIR": t.TempDir(), "WASP_GRAPH_URL": "http://" + graph},
+		freeAddr(t), "--demo")
+	replied := func() bool {
+		resp, err := http.Get("http://" + graph + "/_sim/report")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var r struct {
+			Numbers map[string]struct {
+				Accepted int64 `json:"accepted"`
+			} `json:"numbers"`
+		}
+		return json.NewDecoder(resp.Body).Decode(&r) == nil && r.Numbers[sim.DefaultPhoneNumberID].Accepted > 0
+	}
+	for deadline := time.Now().Add(60 * time.Second); !replied(); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reply reached the simulator in 60 s:\n%s", output(p))
+		}
+	}
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("wasp run --demo after SIGINT: %v\n%s", err, p.out.String())
+	}
+	for _, line := range strings.Split(p.out.String(), "\n") {
+		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+			t.Errorf("the demo logged: %s", line)
+		}
+	}
+}
