@@ -23,11 +23,39 @@ import (
 // rows/s that the cores can give, and varies less than rows/s on a
 // shared machine.
 //
+// Two sets of events: the tests' (customers=500, wamids that sort almost
+// in their order), and one closer to a busy number's (a customer every
+// five events out of 200,000, wamids like Meta's), where the
+// conversations view has a group for most customers of a batch.
+//
 //	go test -run '^$' -bench 'Loader$' -benchtime 1x ./analytics
 func BenchmarkLoader(b *testing.B) {
+	for _, customers := range []int{500, 200_000} {
+		b.Run(fmt.Sprintf("customers=%d", customers), func(b *testing.B) { benchLoader(b, customers) })
+	}
+}
+
+func benchLoader(b *testing.B, customers int) {
 	const n = 1_000_000
 	l := openTestLog(b, b.TempDir())
-	appendTestEventsEvery(b, l, "bench", 0, n, 10*time.Microsecond)
+	if customers == 500 {
+		appendTestEventsEvery(b, l, "bench", 0, n, 10*time.Microsecond)
+	} else {
+		var es []schemas.Event
+		for i := range n {
+			e := testEvent("bench", i)
+			e.Time = testStart.Add(time.Duration(i) * 10 * time.Microsecond)
+			e.User = fmt.Sprintf("5215%08d", uint64(i/5)*2654435761%uint64(customers))
+			if e.Wamid != "" {
+				e.Wamid = "wamid.HBgN" + schemas.EventID("wamid", fmt.Sprint(i/8))[4:]
+			}
+			if es = append(es, e); len(es) == 2000 {
+				appendEvents(b, l, es)
+				es = es[:0]
+			}
+		}
+		appendEvents(b, l, es)
+	}
 	var elapsed, loaderCPU, serverCPU time.Duration
 	for i := range b.N {
 		b.StopTimer()
