@@ -46,6 +46,7 @@ type Alerter struct {
 	lag      map[string]int64 // by group, at the last evaluation
 	state    map[string]*alertState
 	started  time.Time // when Run started, by the clock
+	dirty    bool      // counted or changed since the state was saved
 
 	notify chan schemas.Event
 	client *http.Client
@@ -366,6 +367,7 @@ func (a *Alerter) observe(e *schemas.Event) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.seriesOf(e.Tenant, e.PhoneNumberID).at(minute).add(&c)
+	a.dirty = true
 }
 
 // seriesOf returns the series of a tenant's number, made if new. Call it
@@ -528,6 +530,14 @@ type alertState struct {
 func (a *Alerter) transition(ctx context.Context, now time.Time, found []finding, unjudged map[string]bool) error {
 	seen := map[string]bool{}
 	var out []schemas.Event
+	changed := false // a rule started or stopped firing
+	defer func() {
+		if changed {
+			a.mu.Lock()
+			a.dirty = true
+			a.mu.Unlock()
+		}
+	}()
 	for _, f := range found {
 		k := f.rule + "\x00" + f.subject
 		seen[k] = true
@@ -539,7 +549,7 @@ func (a *Alerter) transition(ctx context.Context, now time.Time, found []finding
 		if st.firing {
 			continue
 		}
-		st.firing, st.since = true, now
+		st.firing, st.since, changed = true, now, true
 		alertsFiring[f.rule].n.Add(1)
 		if !st.lastSent.IsZero() && now.Sub(st.lastSent) < a.cfg.Cooldown {
 			st.notified = false
@@ -561,7 +571,7 @@ func (a *Alerter) transition(ctx context.Context, now time.Time, found []finding
 		if !st.firing || seen[k] || unjudged[rule] {
 			continue
 		}
-		st.firing = false
+		st.firing, changed = false, true
 		alertsFiring[rule].n.Add(-1)
 		if st.notified {
 			tenant, number, _ := strings.Cut(subject, "/")

@@ -44,14 +44,17 @@ func (m *minuteCounts) fields() [9]*int64 {
 		&m.tokenErrors, &m.decisions, &m.llmErrors, &m.adverse}
 }
 
-// saveState writes the checkpoint to StatePath, replacing the file whole.
-// States that neither fire nor hold a cooldown are left out.
+// saveState writes the checkpoint to StatePath, replacing the file whole,
+// when an event was counted or a rule changed since the last save: an
+// idle loop writes nothing. States that neither fire nor hold a cooldown
+// are left out.
 func (a *Alerter) saveState(now time.Time) error {
-	if a.cfg.StatePath == "" {
+	a.mu.Lock()
+	if a.cfg.StatePath == "" || !a.dirty {
+		a.mu.Unlock()
 		return nil
 	}
 	cp := alertCheckpoint{States: map[string]savedAlert{}}
-	a.mu.Lock()
 	for k, st := range a.state {
 		if st.firing || now.Sub(st.lastSent) < a.cfg.Cooldown {
 			cp.States[k] = savedAlert{Firing: st.firing, Notified: st.notified, Since: st.since, LastSent: st.lastSent}
@@ -73,17 +76,30 @@ func (a *Alerter) saveState(now time.Time) error {
 			cp.Series = append(cp.Series, ss)
 		}
 	}
+	a.dirty = false // set again by what comes after this copy
 	a.mu.Unlock()
-	b, err := json.Marshal(cp)
+	if err := writeAtomically(a.cfg.StatePath, cp); err != nil {
+		a.mu.Lock()
+		a.dirty = true
+		a.mu.Unlock()
+		return fmt.Errorf("cannot save the alerts' state: %w", err)
+	}
+	return nil
+}
+
+// writeAtomically writes v as JSON to path through a synced temporary
+// file renamed over it, so that path holds the old content or the new.
+func writeAtomically(path string, v any) error {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(a.cfg.StatePath), 0o700); err != nil {
-		return fmt.Errorf("cannot save the alerts' state: %w", err)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(a.cfg.StatePath), ".alerts-*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".alerts-*")
 	if err != nil {
-		return fmt.Errorf("cannot save the alerts' state: %w", err)
+		return err
 	}
 	_, err = tmp.Write(b)
 	if err == nil {
@@ -93,13 +109,12 @@ func (a *Alerter) saveState(now time.Time) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), a.cfg.StatePath)
+		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("cannot save the alerts' state: %w", err)
 	}
-	return nil
+	return err
 }
 
 // loadState reads the checkpoint a previous run saved, if any. The
