@@ -46,13 +46,14 @@ type BadgerConfig struct {
 
 // Badger is the embedded log. Record bytes go to segment files, one
 // stream shared by every partition (see segments); a Badger database holds
-// the index from each record's offset to its place in the segments, the
-// partitions' state and every group's committed offsets.
+// the index from offsets to places in the segments, the partitions' state
+// and every group's committed offsets.
 //
 // Appends go through one writer goroutine: it takes whatever appends are
 // pending, writes their frames to the current segment with one write,
-// gives them the next offsets of their partitions and hands the index
-// entries to Badger as one transaction, without waiting. A syncer goroutine
+// gives them the next offsets of their partitions and hands the index to
+// Badger as one transaction, without waiting: one entry per partition
+// touched (a run), whatever the number of records. A syncer goroutine
 // syncs the segment once for all the batches written since its last sync,
 // while Badger syncs its own log once per group of transactions (group
 // commit on both sides, so the number of syncs stays flat as load grows).
@@ -61,7 +62,10 @@ type BadgerConfig struct {
 //
 // Badger keys:
 //
-//	'd' topic partition offset time → segment, position, frame length
+//	'd' topic partition offset time → run: where the frames of the
+//	                                    partition's records from offset on,
+//	                                    appended together, are (time: the
+//	                                    newest record's)
 //	'm' topic partition             → next offset, bytes held
 //	't' topic                       → partition count (fixed at creation)
 //	'c' group 0 topic partition     → the group's next offset
@@ -396,14 +400,34 @@ func (l *Badger) commit(batch []*appendReq) {
 		return nil
 	}
 	err = func() error {
+		// One index entry per partition: the run of its records in this
+		// batch, which lie side by side unless other partitions' records
+		// came between.
+		runs := map[*partState]*run{}
+		var order []*run
 		for i, r := range recs {
 			ps, err := l.loadTopic(r.Topic)
 			if err != nil {
 				return err
 			}
 			p := ps[partitionFor(r.Key, int32(len(ps)))]
-			key, val := dataKey(p.prefix, p.assigned, r.Time), refs[i].encode()
-			err = txn.Set(key, val)
+			ru := runs[p]
+			if ru == nil {
+				ru = &run{p: p, first: p.assigned}
+				runs[p] = ru
+				order = append(order, ru)
+			}
+			ru.refs = append(ru.refs, refs[i])
+			ru.bytes += refs[i].n
+			if r.Time.After(ru.newest) {
+				ru.newest = r.Time
+			}
+			r.Partition, r.Offset = partIndex(p.prefix), p.assigned
+			p.assigned++
+		}
+		for _, ru := range order {
+			key, val := dataKey(ru.p.prefix, ru.first, ru.newest), encodeRun(ru.refs)
+			err := txn.Set(key, val)
 			if errors.Is(err, badger.ErrTxnTooBig) {
 				if err = send(); err == nil {
 					err = txn.Set(key, val)
@@ -412,13 +436,9 @@ func (l *Badger) commit(batch []*appendReq) {
 			if err != nil {
 				return err
 			}
-			if !slices.Contains(inTxn, p) {
-				inTxn = append(inTxn, p)
-			}
-			r.Partition, r.Offset = partIndex(p.prefix), p.assigned
-			p.assigned++
+			inTxn = append(inTxn, ru.p)
 			l.mu.Lock()
-			p.bytes += refs[i].n
+			ru.p.bytes += ru.bytes
 			l.mu.Unlock()
 		}
 		return send()
@@ -430,6 +450,15 @@ func (l *Badger) commit(batch []*appendReq) {
 	badgerCommits.Inc()
 	badgerRecords.Add(len(recs))
 	badgerBytes.Add(nbytes)
+}
+
+// run is what one batch appends to one partition: its index entry.
+type run struct {
+	p      *partState
+	first  int64     // offset of the first record
+	newest time.Time // time of the newest record, for retention by age
+	refs   []segRef
+	bytes  int64
 }
 
 // syncLoop syncs the segment files written by every batch waiting for it,
@@ -639,6 +668,56 @@ type consumerPart struct {
 	state     *partState
 	commitKey []byte
 	pos       int64 // next offset to fetch
+
+	// The index entry read last, which may hold pos: a fetch can end in
+	// the middle of a run. found says whether the entry holding the
+	// committed offset the consumer started at was looked up.
+	run      []segRef
+	runFirst int64
+	found    bool
+}
+
+// take appends to refs the places of cp's records from pos on that the
+// run read last holds, below end, until refs has limit.
+func (cp *consumerPart) take(refs []segRef, at []place, end int64, limit int) ([]segRef, []place) {
+	for cp.pos >= cp.runFirst && cp.pos < cp.runFirst+int64(len(cp.run)) && cp.pos < end && len(refs) < limit {
+		refs = append(refs, cp.run[cp.pos-cp.runFirst])
+		at = append(at, place{cp, cp.pos})
+		cp.pos++
+	}
+	return refs, at
+}
+
+// place is a record's partition and offset.
+type place struct {
+	part *consumerPart
+	off  int64
+}
+
+// locate reads the index entry that holds cp.pos, which may start before
+// it (a committed offset in the middle of a run), into cp.run.
+func (cp *consumerPart) locate(txn *badger.Txn) error {
+	cp.found = true
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: cp.state.prefix, Reverse: true})
+	defer it.Close()
+	seek := binary.BigEndian.AppendUint64(append([]byte(nil), cp.state.prefix...), uint64(cp.pos))
+	if it.Seek(append(seek, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)); !it.Valid() {
+		return nil
+	}
+	return cp.load(it.Item())
+}
+
+// load decodes an index entry into cp.run.
+func (cp *consumerPart) load(item *badger.Item) error {
+	first, _ := parseDataKey(item.Key(), len(cp.state.prefix))
+	return item.Value(func(v []byte) (err error) {
+		cp.runFirst = first
+		if cp.run, err = decodeRun(cp.run[:0], v); err != nil {
+			cp.run = cp.run[:0]
+			return fmt.Errorf("%s/%d at offset %d: %w", cp.topic, cp.index, first, err)
+		}
+		return nil
+	})
 }
 
 // Fetch implements Consumer.
@@ -668,17 +747,17 @@ func (c *badgerConsumer) Fetch(ctx context.Context, max int) ([]*Record, error) 
 // read returns what is there to read now, without waiting: the index
 // says where the records are, then their frames are read together.
 func (c *badgerConsumer) read(max int) ([]*Record, error) {
-	type place struct {
-		part *consumerPart
-		off  int64
-	}
 	var refs []segRef
 	var at []place // the partition and offset of each ref
 	err := c.l.db.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.PrefetchValues = false
-		it := txn.NewIterator(opts)
-		defer it.Close()
+		var it *badger.Iterator
+		defer func() {
+			if it != nil {
+				it.Close()
+			}
+		}()
 		// Rounds of an equal share per partition: records appended
 		// together lie side by side in the segments whatever their
 		// partition, so a read of all partitions' records of a stretch
@@ -695,26 +774,34 @@ func (c *badgerConsumer) read(max int) ([]*Record, error) {
 				if cp.pos >= end {
 					continue
 				}
+				if !cp.found {
+					if err := cp.locate(txn); err != nil {
+						return err
+					}
+				}
 				limit := min(max, len(refs)+share)
+				before := len(refs)
+				if refs, at = cp.take(refs, at, end, limit); len(refs) == limit {
+					more = true
+					continue
+				}
+				if it == nil {
+					it = txn.NewIterator(opts)
+				}
 				seek := binary.BigEndian.AppendUint64(append([]byte(nil), cp.state.prefix...), uint64(cp.pos))
 				for it.Seek(seek); it.ValidForPrefix(cp.state.prefix) && len(refs) < limit; it.Next() {
-					off, _ := parseDataKey(it.Item().Key(), len(cp.state.prefix))
-					if off >= end {
+					if err := cp.load(it.Item()); err != nil {
+						return err
+					}
+					if cp.runFirst >= end {
 						break
 					}
-					cp.pos = off + 1
-					var ref segRef
-					err := it.Item().Value(func(v []byte) (err error) {
-						ref, err = decodeSegRef(v)
-						return err
-					})
-					if err != nil {
-						return fmt.Errorf("%s/%d at offset %d: %w", cp.topic, cp.index, off, err)
+					if cp.pos < cp.runFirst {
+						cp.pos = cp.runFirst // past offsets a failed write skipped
 					}
-					refs = append(refs, ref)
-					at = append(at, place{cp, off})
-					more = true
+					refs, at = cp.take(refs, at, end, limit)
 				}
+				more = more || len(refs) > before
 			}
 		}
 		c.first++
@@ -836,8 +923,10 @@ func (l *Badger) firstSegment(p *partState) (uint64, error) {
 			return nil
 		}
 		return it.Item().Value(func(v []byte) error {
-			ref, err := decodeSegRef(v)
-			seg = ref.seg
+			refs, err := decodeRun(nil, v)
+			if err == nil {
+				seg = refs[0].seg
+			}
 			return err
 		})
 	})
@@ -854,23 +943,28 @@ func (l *Badger) trim(p *partState, cutoff time.Time) (more bool, err error) {
 	const bound = 50_000
 	var keys [][]byte
 	var freed int64
+	records := 0
 	err = l.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: p.prefix})
 		defer it.Close()
+		var refs []segRef
 		for it.Rewind(); it.Valid() && len(keys) < bound; it.Next() {
 			item := it.Item()
 			_, t := parseDataKey(item.Key(), len(p.prefix))
 			if freed >= excess && !t.Before(cutoff) {
 				break
 			}
-			err := item.Value(func(v []byte) error {
-				ref, err := decodeSegRef(v)
-				freed += ref.n
+			err := item.Value(func(v []byte) (err error) {
+				refs, err = decodeRun(refs[:0], v)
 				return err
 			})
 			if err != nil {
 				return err
 			}
+			for _, r := range refs {
+				freed += r.n
+			}
+			records += len(refs)
 			keys = append(keys, item.KeyCopy(nil))
 		}
 		return nil
@@ -891,7 +985,7 @@ func (l *Badger) trim(p *partState, cutoff time.Time) (more bool, err error) {
 	l.mu.Lock()
 	p.bytes -= freed
 	l.mu.Unlock()
-	badgerRetained.Add(len(keys))
+	badgerRetained.Add(records)
 	// The byte count is persisted by the next append to this partition; if
 	// none comes before a crash, the count reads high and the next retention
 	// pass trims a little early, which is safe.

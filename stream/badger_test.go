@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 type badgerBackend struct{ dir string }
@@ -181,4 +183,175 @@ func TestRecordDetach(t *testing.T) {
 	if string(d.Key) != "key" || string(d.Value) != "value" || string(d.Headers[0].Value) != "hv" {
 		t.Fatalf("the detached record changed with the fetch's buffer: %+v", d)
 	}
+}
+
+// TestBadgerRuns: an append of many records keeps one index entry per
+// partition, and consumers that stop, commit and resume in the middle of
+// such an entry read every record once, in order.
+func TestBadgerRuns(t *testing.T) {
+	dir := t.TempDir()
+	open := func() *Badger {
+		l, err := OpenBadger(BadgerConfig{Dir: dir, Topics: Topics{Partitions: 3}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	l := open()
+	var recs []*Record
+	for i := range 300 {
+		recs = append(recs, rec(testTopic, fmt.Sprint(i%7), fmt.Sprintf("%03d", i)))
+	}
+	if err := l.Append(ctxT(t), recs[:200]...); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Append(ctxT(t), recs[200:]...); err != nil {
+		t.Fatal(err)
+	}
+	if n := indexEntries(t, l); n != 6 {
+		t.Fatalf("%d index entries for two appends to three partitions; want 6", n)
+	}
+
+	// Fetches of 7 end inside entries; commit after each and resume from
+	// a fresh consumer every third fetch.
+	seen := map[string]bool{}
+	last := map[int32]int64{}
+	c := mustConsume(t, l, "g", testTopic)
+	for fetches := 0; len(seen) < len(recs); fetches++ {
+		if fetches%3 == 2 {
+			c.Close()
+			l.Close()
+			l = open()
+			c = mustConsume(t, l, "g", testTopic)
+		}
+		rs, err := c.Fetch(ctxT(t), 7)
+		if err != nil {
+			t.Fatalf("fetch after %d records: %v", len(seen), err)
+		}
+		var offs []Offset
+		for _, r := range rs {
+			if seen[string(r.Value)] {
+				t.Fatalf("record %s read twice", r.Value)
+			}
+			seen[string(r.Value)] = true
+			if prev, ok := last[r.Partition]; ok && r.Offset != prev+1 {
+				t.Fatalf("partition %d: offset %d after %d", r.Partition, r.Offset, prev)
+			}
+			last[r.Partition] = r.Offset
+			offs = append(offs, Offset{Topic: r.Topic, Partition: r.Partition, Next: r.Offset + 1})
+		}
+		if err := c.Commit(ctxT(t), offs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expectNothing(t, c)
+	l.Close()
+}
+
+// TestBadgerReadsPerRecordIndex: a log whose index has an entry per
+// record (as written before runs) reads back whole, with records appended
+// after it, and retention trims it.
+func TestBadgerReadsPerRecordIndex(t *testing.T) {
+	dir := t.TempDir()
+	topics := Topics{Partitions: 2, RetentionBytes: 256}
+	l, err := OpenBadger(BadgerConfig{Dir: dir, Topics: Topics{Partitions: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []*Record
+	for i := range 40 {
+		recs = append(recs, rec(testTopic, fmt.Sprint(i%2), fmt.Sprintf("old-%02d", i)))
+	}
+	if err := l.Append(ctxT(t), recs...); err != nil {
+		t.Fatal(err)
+	}
+	// Rewrite every run as one entry per record, in the older form.
+	err = l.db.Update(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{'d'}})
+		defer it.Close()
+		type entry struct{ k, v []byte }
+		var old []entry
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().KeyCopy(nil)
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			old = append(old, entry{k, v})
+		}
+		for _, e := range old {
+			refs, err := decodeRun(nil, e.v)
+			if err != nil {
+				return err
+			}
+			prefix := e.k[:len(e.k)-16]
+			first, at := parseDataKey(e.k, len(prefix))
+			if err := txn.Delete(e.k); err != nil {
+				return err
+			}
+			for i, r := range refs {
+				if err := txn.Set(dataKey(prefix, first+int64(i), at), r.encode()); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := indexEntries(t, l); n != 40 {
+		t.Fatalf("%d index entries after the rewrite; want 40", n)
+	}
+	l.Close()
+
+	l, err = OpenBadger(BadgerConfig{Dir: dir, Topics: topics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c := mustConsume(t, l, "g", testTopic)
+	got := readN(t, c, 5) // stops inside the old entries
+	for i := range 10 {
+		if err := l.Append(ctxT(t), rec(testTopic, fmt.Sprint(i%2), fmt.Sprintf("new-%02d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got = append(got, readN(t, c, 45)...)
+	values := map[string]bool{}
+	for _, r := range got {
+		values[string(r.Value)] = true
+	}
+	for i := range 40 {
+		if !values[fmt.Sprintf("old-%02d", i)] {
+			t.Fatalf("old-%02d was not read", i)
+		}
+	}
+	if len(values) != 50 {
+		t.Fatalf("%d distinct records of 50", len(values))
+	}
+	if err := l.ApplyRetention(); err != nil {
+		t.Fatal(err)
+	}
+	if n := indexEntries(t, l); n >= 50 || n == 0 {
+		t.Fatalf("%d index entries after retention to 256 bytes a partition; want fewer than 50, more than 0", n)
+	}
+}
+
+// indexEntries counts the embedded log's index entries.
+func indexEntries(t *testing.T, l *Badger) int {
+	t.Helper()
+	n := 0
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{'d'}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
