@@ -104,9 +104,7 @@ func (in *Ingester) handlePost(ctx *fasthttp.RequestCtx, start time.Time) {
 	b := batchPool.Get().(*batch)
 	defer b.release()
 	deadLetter := b.build(body, app.id, start, in.cfg.Topic, in.cfg.DLQTopic)
-	actx, cancel := context.WithTimeout(context.Background(), in.cfg.AppendTimeout)
-	err := in.log.Append(actx, b.ptrs...)
-	cancel()
+	err := in.log.Append(in.appendContext(start), b.ptrs...)
 	if err != nil {
 		requestsUnavailable.Inc()
 		if in.failLog.Allow() {
@@ -123,6 +121,27 @@ func (in *Ingester) handlePost(ctx *fasthttp.RequestCtx, start time.Time) {
 		requestsOK.Inc()
 	}
 	ctx.SetStatusCode(fasthttp.StatusOK)
+}
+
+// deadline is a context requests share for their appends.
+type deadline struct {
+	ctx    context.Context
+	cancel context.CancelFunc // never needed: the context ends at its deadline
+	until  time.Time          // when requests stop taking it
+}
+
+// appendContext returns a context that ends between AppendTimeout and
+// AppendTimeout plus a twentieth of it (at most 100 ms) after now. The
+// requests of each such step share one, so that a request costs no timer
+// of its own (a context.WithTimeout each was 3 % of the ingester's CPU).
+func (in *Ingester) appendContext(now time.Time) context.Context {
+	if d := in.deadline.Load(); d != nil && now.Before(d.until) {
+		return d.ctx
+	}
+	step := min(in.cfg.AppendTimeout/20, 100*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), in.cfg.AppendTimeout+step)
+	in.deadline.Store(&deadline{ctx: ctx, cancel: cancel, until: now.Add(step)})
+	return ctx
 }
 
 // verify returns the app whose secret signed body, or nil. The header is

@@ -73,6 +73,8 @@ type Ingester struct {
 	logger  *slog.Logger
 	addr    atomic.Value // net.Addr once listening
 	failLog logs.Throttle
+
+	deadline atomic.Pointer[deadline] // see appendContext
 }
 
 // New checks cfg and builds an ingester that appends to log.
