@@ -1,11 +1,13 @@
 package stream
 
 import (
+	"container/heap"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -658,7 +660,6 @@ type badgerConsumer struct {
 	l      *Badger
 	group  string
 	parts  []*consumerPart
-	first  int // partition to read first, rotated for fairness
 	closed bool
 }
 
@@ -677,16 +678,13 @@ type consumerPart struct {
 	found    bool
 }
 
-// take appends to refs the places of cp's records from pos on that the
-// run read last holds, below end, until refs has limit.
-func (cp *consumerPart) take(refs []segRef, at []place, end int64, limit int) ([]segRef, []place) {
-	for cp.pos >= cp.runFirst && cp.pos < cp.runFirst+int64(len(cp.run)) && cp.pos < end && len(refs) < limit {
-		refs = append(refs, cp.run[cp.pos-cp.runFirst])
-		at = append(at, place{cp, cp.pos})
-		cp.pos++
-	}
-	return refs, at
+// holds says whether the run read last holds offset off.
+func (cp *consumerPart) holds(off int64) bool {
+	return off >= cp.runFirst && off < cp.runFirst+int64(len(cp.run))
 }
+
+// next is where the record at cp.pos is; cp.run must hold it.
+func (cp *consumerPart) next() segRef { return cp.run[cp.pos-cp.runFirst] }
 
 // place is a record's partition and offset.
 type place struct {
@@ -758,53 +756,76 @@ func (c *badgerConsumer) read(max int) ([]*Record, error) {
 				it.Close()
 			}
 		}()
-		// Rounds of an equal share per partition: records appended
-		// together lie side by side in the segments whatever their
-		// partition, so a read of all partitions' records of a stretch
-		// of the log is a few large reads.
-		n := len(c.parts)
-		share := (max + n - 1) / n
-		for more := true; more && len(refs) < max; {
-			more = false
-			for i := 0; i < n && len(refs) < max; i++ {
-				cp := c.parts[(c.first+i)%n]
-				c.l.mu.Lock()
-				end := cp.state.next
-				c.l.mu.Unlock()
-				if cp.pos >= end {
-					continue
+		// ready makes cp.run hold cp.pos, reading the partition's next
+		// index entry if needed, and says whether there is a record there
+		// below end.
+		ready := func(cp *consumerPart, end int64) (bool, error) {
+			if cp.pos >= end {
+				return false, nil
+			}
+			if !cp.found {
+				if err := cp.locate(txn); err != nil {
+					return false, err
 				}
-				if !cp.found {
-					if err := cp.locate(txn); err != nil {
-						return err
-					}
-				}
-				limit := min(max, len(refs)+share)
-				before := len(refs)
-				if refs, at = cp.take(refs, at, end, limit); len(refs) == limit {
-					more = true
-					continue
-				}
-				if it == nil {
-					it = txn.NewIterator(opts)
-				}
-				seek := binary.BigEndian.AppendUint64(append([]byte(nil), cp.state.prefix...), uint64(cp.pos))
-				for it.Seek(seek); it.ValidForPrefix(cp.state.prefix) && len(refs) < limit; it.Next() {
-					if err := cp.load(it.Item()); err != nil {
-						return err
-					}
-					if cp.runFirst >= end {
-						break
-					}
-					if cp.pos < cp.runFirst {
-						cp.pos = cp.runFirst // past offsets a failed write skipped
-					}
-					refs, at = cp.take(refs, at, end, limit)
-				}
-				more = more || len(refs) > before
+			}
+			if cp.holds(cp.pos) {
+				return true, nil
+			}
+			if it == nil {
+				it = txn.NewIterator(opts)
+			}
+			it.Seek(binary.BigEndian.AppendUint64(append([]byte(nil), cp.state.prefix...), uint64(cp.pos)))
+			if !it.ValidForPrefix(cp.state.prefix) {
+				return false, nil
+			}
+			if err := cp.load(it.Item()); err != nil || cp.runFirst >= end {
+				return false, err
+			}
+			cp.pos = cp.runFirst // past offsets a failed write skipped, if any
+			return true, nil
+		}
+		// Records are taken in the order they lie in the segments, oldest
+		// first whatever their partition: records appended together are
+		// read together, in a few large reads.
+		var h oldest
+		for _, cp := range c.parts {
+			c.l.mu.Lock()
+			end := cp.state.next
+			c.l.mu.Unlock()
+			ok, err := ready(cp, end)
+			if err != nil {
+				return err
+			}
+			if ok {
+				h = append(h, cursor{cp, end})
 			}
 		}
-		c.first++
+		heap.Init(&h)
+		for len(h) > 0 && len(refs) < max {
+			cur := h[0]
+			// Take from the oldest partition while it stays the oldest.
+			bound := segRef{seg: math.MaxUint64, pos: math.MaxInt64}
+			for i := 1; i <= 2 && i < len(h); i++ { // the heap's second is one of these
+				if n := h[i].cp.next(); before(n, bound) {
+					bound = n
+				}
+			}
+			cp := cur.cp
+			for len(refs) < max && cp.pos < cur.end && cp.holds(cp.pos) && before(cp.next(), bound) {
+				refs = append(refs, cp.next())
+				at = append(at, place{cp, cp.pos})
+				cp.pos++
+			}
+			ok, err := ready(cp, cur.end)
+			if err != nil {
+				return err
+			}
+			if ok {
+				heap.Fix(&h, 0)
+			} else {
+				heap.Pop(&h)
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -828,6 +849,28 @@ func (c *badgerConsumer) read(max int) ([]*Record, error) {
 	}
 	return out, nil
 }
+
+// cursor is a partition being read, with the end of what is readable.
+type cursor struct {
+	cp  *consumerPart
+	end int64
+}
+
+// oldest is a heap of cursors by where their next record lies.
+type oldest []cursor
+
+func (h oldest) Len() int           { return len(h) }
+func (h oldest) Less(i, j int) bool { return before(h[i].cp.next(), h[j].cp.next()) }
+func (h oldest) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *oldest) Push(x any)        { *h = append(*h, x.(cursor)) }
+func (h *oldest) Pop() any {
+	x := (*h)[len(*h)-1]
+	*h = (*h)[:len(*h)-1]
+	return x
+}
+
+// before says whether a lies before b in the segments.
+func before(a, b segRef) bool { return a.seg < b.seg || a.seg == b.seg && a.pos < b.pos }
 
 // Commit implements Consumer.
 func (c *badgerConsumer) Commit(ctx context.Context, offsets ...Offset) error {

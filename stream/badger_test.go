@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -354,4 +355,42 @@ func indexEntries(t *testing.T, l *Badger) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestBadgerReadsOldestFirst: fetches return records in the order they
+// were appended, whatever their partition, so that records written
+// together are read together and none waits behind newer ones.
+func TestBadgerReadsOldestFirst(t *testing.T) {
+	l, err := OpenBadger(BadgerConfig{Dir: t.TempDir(), Topics: Topics{Partitions: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var want []string
+	for i := 0; i < 120; {
+		var batch []*Record
+		for range 1 + i%9 {
+			v := fmt.Sprintf("%03d", i)
+			batch = append(batch, rec(testTopic, fmt.Sprint(i*i%11), v))
+			want = append(want, v)
+			i++
+		}
+		if err := l.Append(ctxT(t), batch...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := mustConsume(t, l, "g", testTopic)
+	var got []string
+	for len(got) < len(want) {
+		rs, err := c.Fetch(ctxT(t), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			got = append(got, string(r.Value))
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("read in the order\n%v\nwant\n%v", got, want)
+	}
 }
