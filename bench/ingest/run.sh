@@ -7,6 +7,8 @@
 #
 # WASP_CMD=run measures the ingester inside `wasp run`, sharing the cores
 # with the stages that read what it stores; the default is `wasp ingest`.
+# WASP_CMD=nolog measures the same HTTP server with an appender that
+# stores nothing (nolog.go): the ceiling of the machine.
 #
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,15 +19,22 @@ make -s build
 dir=$(mktemp -d)
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
 go run bench/ingest/gen.go -secret bench-secret > "$dir/post.lua"
-WASP_DATA_DIR="$dir/data" WASP_APP_SECRET=bench-secret WASP_VERIFY_TOKEN=v \
-  WASP_LISTEN=127.0.0.1:18080 WASP_ADMIN_LISTEN=127.0.0.1:19090 WASP_LOG_LEVEL=warn \
-  bin/wasp "${WASP_CMD:-ingest}" &
-pid=$!
-for _ in $(seq 100); do curl -sf localhost:19090/readyz >/dev/null && break; sleep 0.1; done
+if [ "${WASP_CMD:-}" = nolog ]; then
+  go build -o "$dir/nolog" bench/ingest/nolog.go
+  "$dir/nolog" -addr 127.0.0.1:18080 -secret bench-secret &
+  pid=$!
+  for _ in $(seq 100); do curl -s -o /dev/null 127.0.0.1:18080/ && break; sleep 0.1; done
+else
+  WASP_DATA_DIR="$dir/data" WASP_APP_SECRET=bench-secret WASP_VERIFY_TOKEN=v \
+    WASP_LISTEN=127.0.0.1:18080 WASP_ADMIN_LISTEN=127.0.0.1:19090 WASP_LOG_LEVEL=warn \
+    bin/wasp "${WASP_CMD:-ingest}" &
+  pid=$!
+  for _ in $(seq 100); do curl -sf localhost:19090/readyz >/dev/null && break; sleep 0.1; done
+fi
 echo "wasp ${WASP_CMD:-ingest} $(bin/wasp version | cut -d' ' -f2), $(go version | cut -d' ' -f3), $(nproc) cores, $conns connections, ${secs}s"
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; } # user + system, in ticks
 before=$(cpu)
 /usr/bin/time -f "wrk CPU: %U s user, %S s system" \
   wrk -t"${WRK_THREADS:-2}" -c"$conns" -d"${secs}s" -s "$dir/post.lua" --latency http://127.0.0.1:18080/webhook
 echo "wasp CPU: $(( ($(cpu) - before) * 1000 / $(getconf CLK_TCK) )) ms"
-curl -s localhost:19090/metrics | grep -E '^(process_resident_memory_(anon|file)_bytes|wasp_ingest_requests_total\{outcome="(ok|unavailable)"\}|wasp_stream_appended_records_total\{log="badger"\})'
+[ "${WASP_CMD:-}" = nolog ] || curl -s localhost:19090/metrics | grep -E '^(process_resident_memory_(anon|file)_bytes|wasp_ingest_requests_total\{outcome="(ok|unavailable)"\}|wasp_stream_appended_records_total\{log="badger"\})'
