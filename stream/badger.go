@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -354,19 +355,15 @@ func (l *Badger) commit(batch []*appendReq) {
 		return
 	}
 	var recs []*Record
-	var encoded [][]byte
-	nbytes := 0
 	for _, req := range batch {
 		for _, r := range req.recs {
 			if r.Time.IsZero() {
 				r.Time = start
 			}
 			recs = append(recs, r)
-			encoded = append(encoded, encodeRecord(r))
-			nbytes += len(encoded[len(encoded)-1])
 		}
 	}
-	refs, files, err := l.segs.appendFrames(encoded)
+	refs, files, err := l.segs.appendFrames(recs)
 	if err != nil {
 		c.fail(l.failed(err))
 		return
@@ -451,7 +448,9 @@ func (l *Badger) commit(batch []*appendReq) {
 	}
 	badgerCommits.Inc()
 	badgerRecords.Add(len(recs))
-	badgerBytes.Add(nbytes)
+	for _, ref := range refs {
+		badgerBytes.Add(int(ref.n) - frameHeader)
+	}
 }
 
 // run is what one batch appends to one partition: its index entry.
@@ -1112,11 +1111,11 @@ func decodePartMeta(v []byte) (next, size int64, err error) {
 
 // encodeRecord lays out time, key, headers and value.
 func encodeRecord(r *Record) []byte {
-	n := 8 + 5 + len(r.Key) + 5 + len(r.Value)
-	for _, h := range r.Headers {
-		n += 10 + len(h.Key) + len(h.Value)
-	}
-	b := make([]byte, 0, n)
+	return appendRecord(make([]byte, 0, encodedSize(r)), r)
+}
+
+// appendRecord appends r, as encodeRecord lays it out, to b.
+func appendRecord(b []byte, r *Record) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(r.Time.UnixNano()))
 	b = appendBytes(b, r.Key)
 	b = binary.AppendUvarint(b, uint64(len(r.Headers)))
@@ -1126,6 +1125,20 @@ func encodeRecord(r *Record) []byte {
 	}
 	return append(b, r.Value...)
 }
+
+// encodedSize is the length of r's encoding.
+func encodedSize(r *Record) int {
+	n := 8 + sizedLen(len(r.Key)) + uvarintLen(uint64(len(r.Headers))) + len(r.Value)
+	for _, h := range r.Headers {
+		n += sizedLen(len(h.Key)) + sizedLen(len(h.Value))
+	}
+	return n
+}
+
+// sizedLen is the length of n bytes after their uvarint length.
+func sizedLen(n int) int { return uvarintLen(uint64(n)) + n }
+
+func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
 
 func appendBytes(b, v []byte) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(v))), v...)

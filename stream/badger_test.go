@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -392,5 +393,28 @@ func TestBadgerReadsOldestFirst(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("read in the order\n%v\nwant\n%v", got, want)
+	}
+}
+
+// TestEncodedSize: the size the writer plans a frame with is the size of
+// the encoding, across the uvarint lengths' boundaries, and the encoding
+// reads back.
+func TestEncodedSize(t *testing.T) {
+	for _, n := range []int{0, 1, 127, 128, 16383, 16384, 1 << 21} {
+		r := &Record{Key: make([]byte, n%300), Value: make([]byte, n), Time: time.Unix(1, 2)}
+		for i := range n % 5 {
+			r.Headers = append(r.Headers, Header{Key: strings.Repeat("k", 126+i), Value: make([]byte, n/(i+1))})
+		}
+		b := encodeRecord(r)
+		if len(b) != encodedSize(r) {
+			t.Fatalf("%d bytes of value: encoded in %d bytes, planned %d", n, len(b), encodedSize(r))
+		}
+		got, err := decodeRecord(b)
+		if err != nil {
+			t.Fatalf("%d bytes of value: %v", n, err)
+		}
+		if len(got.Value) != n || len(got.Headers) != len(r.Headers) || !got.Time.Equal(r.Time) {
+			t.Fatalf("%d bytes of value: read back %d bytes, %d headers", n, len(got.Value), len(got.Headers))
+		}
 	}
 }

@@ -36,6 +36,7 @@ type segments struct {
 	cur     atomic.Uint64 // the file being appended to
 	curPos  int64         // where, the writer's own
 	curSize int64         // its size, the writer's own
+	buf     []byte        // the writer's buffer, kept between batches
 }
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -209,18 +210,22 @@ func (s *segments) create(id uint64, size int64) (*os.File, error) {
 	return f, nil
 }
 
-// appendFrames writes the frames of recs (already encoded) at the end of
-// the stream, rolling to a new file when the current one is full, and
-// returns where each frame went and the files written to. It does not
-// sync. Only the writer calls it.
-func (s *segments) appendFrames(encoded [][]byte) ([]segRef, []*os.File, error) {
-	refs := make([]segRef, len(encoded))
+// appendFrames writes the frames of recs at the end of the stream,
+// rolling to a new file when the current one is full, and returns where
+// each frame went and the files written to. It does not sync. Only the
+// writer calls it; records are encoded straight into a buffer it keeps
+// from one batch to the next.
+func (s *segments) appendFrames(recs []*Record) ([]segRef, []*os.File, error) {
+	refs := make([]segRef, len(recs))
 	var written []*os.File
 	size := 0
-	for _, rec := range encoded {
-		size += frameHeader + len(rec)
+	for _, r := range recs {
+		size += frameHeader + encodedSize(r)
 	}
-	buf := make([]byte, 0, min(size, int(s.size)))
+	buf := s.buf[:0]
+	if want := min(size, int(s.size)); cap(buf) < want {
+		buf = make([]byte, 0, want)
+	}
 	start := s.curPos
 	cur := s.cur.Load()
 	flush := func() error {
@@ -239,8 +244,8 @@ func (s *segments) appendFrames(encoded [][]byte) ([]segRef, []*os.File, error) 
 		buf = buf[:0]
 		return nil
 	}
-	for i, rec := range encoded {
-		n := int64(frameHeader + len(rec))
+	for i, r := range recs {
+		n := int64(frameHeader + encodedSize(r))
 		if s.curPos+n > s.curSize {
 			if err := flush(); err != nil {
 				return nil, nil, err
@@ -253,17 +258,25 @@ func (s *segments) appendFrames(encoded [][]byte) ([]segRef, []*os.File, error) 
 			s.cur.Store(cur)
 			s.curPos, s.curSize, start = 0, size, 0
 		}
-		buf = binary.BigEndian.AppendUint32(buf, uint32(len(rec)))
-		buf = binary.BigEndian.AppendUint32(buf, crc32.Checksum(rec, crcTable))
-		buf = append(buf, rec...)
+		at := len(buf)
+		buf = appendRecord(append(buf, make([]byte, frameHeader)...), r)
+		rec := buf[at+frameHeader:]
+		binary.BigEndian.PutUint32(buf[at:], uint32(len(rec)))
+		binary.BigEndian.PutUint32(buf[at+4:], crc32.Checksum(rec, crcTable))
 		refs[i] = segRef{seg: cur, pos: s.curPos, n: n}
 		s.curPos += n
 	}
 	if err := flush(); err != nil {
 		return nil, nil, err
 	}
+	if cap(buf) <= maxKeptBuffer {
+		s.buf = buf
+	}
 	return refs, written, nil
 }
+
+// maxKeptBuffer bounds the write buffer kept between batches.
+const maxKeptBuffer = 8 << 20
 
 // syncFiles makes what was written to files durable.
 func syncFiles(files []*os.File) error {
