@@ -743,10 +743,23 @@ func (c *badgerConsumer) Fetch(ctx context.Context, max int) ([]*Record, error) 
 
 // read returns what is there to read now, without waiting: the index
 // says where the records are, then their frames are read together.
-func (c *badgerConsumer) read(max int) ([]*Record, error) {
+func (c *badgerConsumer) read(limit int) ([]*Record, error) {
 	var refs []segRef
 	var at []place // the partition and offset of each ref
 	err := c.l.db.View(func(txn *badger.Txn) error {
+		var available int64
+		ends := make([]int64, len(c.parts))
+		c.l.mu.Lock()
+		for i, cp := range c.parts {
+			ends[i] = cp.state.next
+			available += max(0, ends[i]-cp.pos)
+		}
+		c.l.mu.Unlock()
+		if available == 0 {
+			return nil
+		}
+		n := int(min(available, int64(limit)))
+		refs, at = make([]segRef, 0, n), make([]place, 0, n)
 		opts := badger.DefaultIteratorOptions
 		opts.PrefetchValues = false
 		var it *badger.Iterator
@@ -787,20 +800,17 @@ func (c *badgerConsumer) read(max int) ([]*Record, error) {
 		// first whatever their partition: records appended together are
 		// read together, in a few large reads.
 		var h oldest
-		for _, cp := range c.parts {
-			c.l.mu.Lock()
-			end := cp.state.next
-			c.l.mu.Unlock()
-			ok, err := ready(cp, end)
+		for i, cp := range c.parts {
+			ok, err := ready(cp, ends[i])
 			if err != nil {
 				return err
 			}
 			if ok {
-				h = append(h, cursor{cp, end})
+				h = append(h, cursor{cp, ends[i]})
 			}
 		}
 		heap.Init(&h)
-		for len(h) > 0 && len(refs) < max {
+		for len(h) > 0 && len(refs) < limit {
 			cur := h[0]
 			// Take from the oldest partition while it stays the oldest.
 			bound := segRef{seg: math.MaxUint64, pos: math.MaxInt64}
@@ -810,7 +820,7 @@ func (c *badgerConsumer) read(max int) ([]*Record, error) {
 				}
 			}
 			cp := cur.cp
-			for len(refs) < max && cp.pos < cur.end && cp.holds(cp.pos) && before(cp.next(), bound) {
+			for len(refs) < limit && cp.pos < cur.end && cp.holds(cp.pos) && before(cp.next(), bound) {
 				refs = append(refs, cp.next())
 				at = append(at, place{cp, cp.pos})
 				cp.pos++
