@@ -1,7 +1,11 @@
 package stream
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -417,4 +421,92 @@ func TestEncodedSize(t *testing.T) {
 			t.Fatalf("%d bytes of value: read back %d bytes, %d headers", n, len(got.Value), len(got.Headers))
 		}
 	}
+}
+
+// TestBadgerRandomWalk appends batches of random sizes to random
+// partitions and reads them back with fetches of random sizes, commits
+// now and then, and reopens the log and the consumer at random: each
+// partition reads back exactly what was appended after the last commit,
+// in order, once.
+func TestBadgerRandomWalk(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	dir := t.TempDir()
+	open := func() *Badger {
+		l, err := OpenBadger(BadgerConfig{Dir: dir, SegmentSize: 64 << 10, Topics: Topics{Partitions: 5}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	l := open()
+	defer func() { l.Close() }()
+	c := mustConsume(t, l, "g", testTopic)
+	appended := map[int32][]string{} // per partition, in offset order
+	committed := map[int32]int{}     // per partition, how many were committed
+	read := map[int32]int{}          // per partition, how many were read
+	next := 0
+	for step := range 400 {
+		switch x := rng.IntN(10); {
+		case x < 4: // append a batch
+			var batch []*Record
+			for range 1 + rng.IntN([]int{5, 40, 200}[rng.IntN(3)]) {
+				batch = append(batch, rec(testTopic, fmt.Sprint(rng.IntN(9)), fmt.Sprintf("%05d", next)))
+				next++
+			}
+			if err := l.Append(ctxT(t), batch...); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range batch {
+				appended[r.Partition] = append(appended[r.Partition], string(r.Value))
+			}
+		case x < 8: // fetch what is there, up to a random count
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			rs, err := c.Fetch(ctx, 1+rng.IntN(30))
+			cancel()
+			if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatal(err)
+			}
+			for _, r := range rs {
+				want := appended[r.Partition]
+				if read[r.Partition] >= len(want) || want[read[r.Partition]] != string(r.Value) || r.Offset != int64(read[r.Partition]) {
+					t.Fatalf("step %d: partition %d offset %d: got %s; read %d of %d", step, r.Partition, r.Offset, r.Value, read[r.Partition], len(want))
+				}
+				read[r.Partition]++
+			}
+		case x < 9: // commit what was read
+			var offs []Offset
+			for p, n := range read {
+				offs = append(offs, Offset{Topic: testTopic, Partition: p, Next: int64(n)})
+				committed[p] = n
+			}
+			if err := c.Commit(ctxT(t), offs...); err != nil {
+				t.Fatal(err)
+			}
+		default: // reopen the log, or only the consumer; resume at the commit
+			c.Close()
+			if rng.IntN(2) == 0 {
+				l.Close()
+				l = open()
+			}
+			c = mustConsume(t, l, "g", testTopic)
+			maps.Copy(read, committed)
+			for p := range read {
+				if _, ok := committed[p]; !ok {
+					read[p] = 0
+				}
+			}
+		}
+	}
+	// Whatever is left reads back whole.
+	left := 0
+	for p, want := range appended {
+		left += len(want) - read[p]
+	}
+	for _, r := range readN(t, c, left) {
+		if want := appended[r.Partition]; want[read[r.Partition]] != string(r.Value) {
+			t.Fatalf("at the end, partition %d offset %d: got %s", r.Partition, r.Offset, r.Value)
+		}
+		read[r.Partition]++
+	}
+	expectNothing(t, c)
 }
