@@ -92,7 +92,7 @@ func ConversationID(phoneNumberID, user string) string {
 //
 // Keys:
 //
-//	'v' id                          → conversation (JSON)
+//	'v' id                          → conversation (codec.go)
 //	'a' number 0 user               → id (the wa_id and the BSUID both point at it)
 //	'l' tenant 0 ^updated id        → nothing: conversations newest first
 //	'k' key                         → nothing, with a TTL: seen inbound wamids and statuses
@@ -202,8 +202,8 @@ func get(txn *badger.Txn, id string) (*Conversation, error) {
 		return nil, err
 	}
 	c := &Conversation{}
-	if err := item.Value(func(v []byte) error { return json.Unmarshal(v, c) }); err != nil {
-		return nil, err
+	if err := item.Value(func(v []byte) error { return decodeConversation(v, c) }); err != nil {
+		return nil, fmt.Errorf("conversation %s: %w", id, err)
 	}
 	return c, withDeliveries(txn, c)
 }
@@ -243,10 +243,7 @@ func withDeliveries(txn *badger.Txn, c *Conversation) error {
 // Save writes c, its aliases and list entry (replacing the one of
 // prevUpdated), and marks seen keys, in one transaction.
 func (s *badgerStore) Save(c *Conversation, prevUpdated time.Time, seen ...string) error {
-	v, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
+	v := encodeConversation(c)
 	return s.db.Update(func(txn *badger.Txn) error {
 		if !prevUpdated.IsZero() && !prevUpdated.Equal(c.UpdatedAt) {
 			old := *c
