@@ -33,11 +33,13 @@ test:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-# The fuzz targets of the webhook parser, of the ingester's JSON check and
-# of the stored conversations' decoder, each for FUZZTIME (default a minute).
+# The fuzz targets of the webhook parser (and of its scanning paths against
+# encoding/json), of the ingester's JSON check and of the stored
+# conversations' decoder, each for FUZZTIME (default a minute).
 FUZZTIME ?= 60s
 fuzz:
-	$(GO) test ./schemas -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./schemas -run '^$$' -fuzz 'FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./schemas -run '^$$' -fuzz FuzzScanMatchesEncodingJSON -fuzztime $(FUZZTIME)
 	$(GO) test ./ingest -run '^$$' -fuzz FuzzValidJSON -fuzztime $(FUZZTIME)
 	$(GO) test ./processor -run '^$$' -fuzz FuzzDecodeConversation -fuzztime $(FUZZTIME)
 

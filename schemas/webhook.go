@@ -94,6 +94,9 @@ type Change struct {
 // UnmarshalJSON reads {field, value}. It fails only when the change itself is
 // malformed; a value that does not fit its type sets Err instead.
 func (c *Change) UnmarshalJSON(data []byte) error {
+	if scanChanges && c.unmarshalScanned(data) {
+		return nil
+	}
 	var in struct {
 		Field string          `json:"field"`
 		Value json.RawMessage `json:"value"`
@@ -101,21 +104,36 @@ func (c *Change) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &in); err != nil {
 		return err
 	}
-	*c = Change{Field: in.Field, Raw: in.Value}
-	if len(in.Value) == 0 || string(in.Value) == "null" {
-		return nil
+	c.setValue(in.Field, in.Value)
+	return nil
+}
+
+// setValue sets c to field's raw value and its typed value.
+func (c *Change) setValue(field string, raw json.RawMessage) {
+	*c = Change{Field: field, Raw: raw}
+	if len(raw) == 0 || string(raw) == "null" {
+		return
 	}
-	v := newValue(in.Field)
+	v := newValue(field)
 	if v == nil {
-		c.Value = in.Value
-		return nil
+		c.Value = raw
+		return
 	}
-	if err := json.Unmarshal(in.Value, v); err != nil {
-		c.Value, c.Err = in.Value, fmt.Errorf("cannot parse %s value: %w", in.Field, err)
-		return nil
+	var err error
+	if mv, ok := v.(*MessagesValue); ok && scanChanges {
+		var scanned bool
+		if scanned, err = mv.unmarshalScanned(raw); !scanned {
+			*mv = MessagesValue{}
+			err = json.Unmarshal(raw, mv)
+		}
+	} else {
+		err = json.Unmarshal(raw, v)
+	}
+	if err != nil {
+		c.Value, c.Err = raw, fmt.Errorf("cannot parse %s value: %w", field, err)
+		return
 	}
 	c.Value = v
-	return nil
 }
 
 // newValue returns a pointer to a new typed value for field, or nil.
