@@ -926,10 +926,10 @@ func (l *Badger) retentionLoop() {
 	}
 }
 
-// ApplyRetention deletes, in every partition, the records older than the
-// retention age and the oldest records beyond the size cap, then lets
-// Badger reclaim the space of the value log. It runs periodically on its
-// own; tests and operators may call it.
+// ApplyRetention deletes, in every partition, the runs of records older
+// than the retention age and the oldest beyond the size cap, then removes
+// the segment files no run points into any more. It runs periodically on
+// its own; tests and operators may call it.
 func (l *Badger) ApplyRetention() error {
 	l.mu.Lock()
 	var all []*partState
