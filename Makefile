@@ -40,7 +40,7 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./schemas -run '^$$' -fuzz 'FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./schemas -run '^$$' -fuzz FuzzScanMatchesEncodingJSON -fuzztime $(FUZZTIME)
-	$(GO) test ./ingest -run '^$$' -fuzz FuzzValidJSON -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/rawjson -run '^$$' -fuzz FuzzValidJSON -fuzztime $(FUZZTIME)
 	$(GO) test ./processor -run '^$$' -fuzz FuzzDecodeConversation -fuzztime $(FUZZTIME)
 
 lint:

@@ -15,6 +15,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 
+	"wasp/internal/rawjson"
 	"wasp/schemas"
 	"wasp/stream"
 )
@@ -232,7 +233,7 @@ func (b *batch) build(body, appID []byte, received time.Time, topic, dlq string)
 		{Key: schemas.HeaderReceivedAt, Value: b.received},
 		{Key: schemas.HeaderAppID, Value: appID},
 	}
-	if !validJSON(body) {
+	if !rawjson.Valid(body) {
 		b.deadLetter(body, dlq, "signed body is not valid JSON")
 		return true
 	}

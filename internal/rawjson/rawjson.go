@@ -1,18 +1,53 @@
-package ingest
+// Package rawjson reads JSON text without decoding it: Valid checks it,
+// Members and Elements cut an object or an array into its raw parts. All
+// three walk the one grammar below.
+package rawjson
 
-// validJSON reports whether b is one JSON value, as json.Valid does, at a
-// few times its speed: the ingester checks every webhook, and json.Valid's
+import "bytes"
+
+// Valid reports whether b is one JSON value, as json.Valid does, at a few
+// times its speed: the ingester checks every webhook, and json.Valid's
 // byte-at-a-time state machine was a tenth of its CPU. Like json.Valid it
 // accepts any bytes above 0x1F inside strings (UTF-8 is not checked) and
 // nesting up to 10,000 levels.
-func validJSON(b []byte) bool {
+func Valid(b []byte) bool {
 	v := validator{b: b}
 	v.space()
-	if !v.value(0) {
+	return v.value(0) && v.end()
+}
+
+// Members calls fn with each member of the JSON object b, in order: its
+// key as written between the quotes and its raw value. It reports false
+// when b is not one valid JSON object or a key holds an escape (fn may
+// have been called for the members before).
+func Members(b []byte, fn func(key, value []byte)) bool {
+	v := validator{b: b}
+	v.space()
+	if v.i >= len(b) || b[v.i] != '{' {
 		return false
 	}
+	escaped := false
+	ok := v.object(1, func(key, value []byte) {
+		if escaped = escaped || bytes.IndexByte(key, '\\') >= 0; !escaped {
+			fn(key, value)
+		}
+	})
+	return ok && !escaped && v.end()
+}
+
+// Elements returns the raw elements of the JSON array b, or nil when b is
+// not one valid JSON array.
+func Elements(b []byte) [][]byte {
+	v := validator{b: b}
 	v.space()
-	return v.i == len(b)
+	if v.i >= len(b) || b[v.i] != '[' {
+		return nil
+	}
+	var out [][]byte
+	if !v.array(1, func(value []byte) { out = append(out, value) }) || !v.end() {
+		return nil
+	}
+	return out
 }
 
 // maxDepth is encoding/json's nesting limit.
@@ -21,6 +56,12 @@ const maxDepth = 10000
 type validator struct {
 	b []byte
 	i int
+}
+
+// end skips the space after the value and says whether b ends there.
+func (v *validator) end() bool {
+	v.space()
+	return v.i == len(v.b)
 }
 
 func (v *validator) space() {
@@ -40,9 +81,9 @@ func (v *validator) value(depth int) bool {
 	}
 	switch c := v.b[v.i]; {
 	case c == '{':
-		return v.object(depth + 1)
+		return v.object(depth+1, nil)
 	case c == '[':
-		return v.array(depth + 1)
+		return v.array(depth+1, nil)
 	case c == '"':
 		return v.string()
 	case c == '-' || c >= '0' && c <= '9':
@@ -65,7 +106,9 @@ func (v *validator) literal(s string) bool {
 	return true
 }
 
-func (v *validator) object(depth int) bool {
+// object reads the object at v.i, calling member, when there is one,
+// with each member's key (between its quotes) and raw value.
+func (v *validator) object(depth int, member func(key, value []byte)) bool {
 	if depth > maxDepth {
 		return false
 	}
@@ -76,17 +119,23 @@ func (v *validator) object(depth int) bool {
 		return true
 	}
 	for {
+		key := v.i
 		if v.i >= len(v.b) || v.b[v.i] != '"' || !v.string() {
 			return false
 		}
+		keyEnd := v.i - 1
 		v.space()
 		if v.i >= len(v.b) || v.b[v.i] != ':' {
 			return false
 		}
 		v.i++
 		v.space()
+		value := v.i
 		if !v.value(depth) {
 			return false
+		}
+		if member != nil {
+			member(v.b[key+1:keyEnd], v.b[value:v.i])
 		}
 		if more, ok := v.next('}'); !more {
 			return ok
@@ -94,7 +143,9 @@ func (v *validator) object(depth int) bool {
 	}
 }
 
-func (v *validator) array(depth int) bool {
+// array reads the array at v.i, calling element, when there is one, with
+// each element's raw value.
+func (v *validator) array(depth int, element func(value []byte)) bool {
 	if depth > maxDepth {
 		return false
 	}
@@ -105,8 +156,12 @@ func (v *validator) array(depth int) bool {
 		return true
 	}
 	for {
+		value := v.i
 		if !v.value(depth) {
 			return false
+		}
+		if element != nil {
+			element(v.b[value:v.i])
 		}
 		if more, ok := v.next(']'); !more {
 			return ok

@@ -1,9 +1,10 @@
-package ingest
+package rawjson
 
 import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -22,11 +23,14 @@ var validCases = []string{
 	strings.Repeat(`{"a":`, 10001) + "1" + strings.Repeat("}", 10001),
 }
 
-// TestValidJSON: validJSON agrees with json.Valid on every case.
+// TestValidJSON: Valid agrees with json.Valid on every case.
 func TestValidJSON(t *testing.T) {
 	cases := validCases
-	for _, glob := range []string{"../schemas/testdata/webhooks/*.json", "testdata/hostile/*"} {
+	for _, glob := range []string{"../../schemas/testdata/webhooks/*.json", "../../ingest/testdata/hostile/*"} {
 		names, _ := filepath.Glob(glob)
+		if len(names) == 0 {
+			t.Fatalf("no file matches %s", glob)
+		}
 		for _, n := range names {
 			b, err := os.ReadFile(n)
 			if err != nil {
@@ -36,15 +40,15 @@ func TestValidJSON(t *testing.T) {
 		}
 	}
 	for _, c := range cases {
-		if got, want := validJSON([]byte(c)), json.Valid([]byte(c)); got != want {
-			t.Errorf("validJSON(%.60q) = %v; json.Valid says %v", c, got, want)
+		if got, want := Valid([]byte(c)), json.Valid([]byte(c)); got != want {
+			t.Errorf("Valid(%.60q) = %v; json.Valid says %v", c, got, want)
 		}
 	}
 }
 
-// FuzzValidJSON: validJSON agrees with json.Valid on any input.
+// FuzzValidJSON: Valid agrees with json.Valid on any input.
 //
-//	go test -run '^$' -fuzz FuzzValidJSON -fuzztime 1m ./ingest
+//	go test -run '^$' -fuzz FuzzValidJSON -fuzztime 1m ./internal/rawjson
 func FuzzValidJSON(f *testing.F) {
 	for _, c := range validCases {
 		if len(c) < 100 { // the deep ones make every run slow
@@ -52,8 +56,8 @@ func FuzzValidJSON(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if got, want := validJSON(b), json.Valid(b); got != want {
-			t.Fatalf("validJSON(%q) = %v; json.Valid says %v", b, got, want)
+		if got, want := Valid(b), json.Valid(b); got != want {
+			t.Fatalf("Valid(%q) = %v; json.Valid says %v", b, got, want)
 		}
 	})
 }
@@ -65,7 +69,7 @@ func BenchmarkValidJSON(b *testing.B) {
 	for _, f := range []struct {
 		name  string
 		valid func([]byte) bool
-	}{{"validJSON", validJSON}, {"json.Valid", json.Valid}} {
+	}{{"Valid", Valid}, {"json.Valid", json.Valid}} {
 		b.Run(f.name, func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			for b.Loop() {
@@ -74,5 +78,32 @@ func BenchmarkValidJSON(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestMembersAndElements: the parts come back as written, in order, and
+// what is not one valid object or array, or a key with an escape, is
+// refused.
+func TestMembersAndElements(t *testing.T) {
+	var got []string
+	ok := Members([]byte(` {"a" : [1, {"b":"}"}] ,"c":"x\\\"y", "":null} `), func(k, v []byte) {
+		got = append(got, string(k)+"="+string(v))
+	})
+	if want := []string{`a=[1, {"b":"}"}]`, `c="x\\\"y"`, `=null`}; !ok || !slices.Equal(got, want) {
+		t.Errorf("Members: %v %q; want true %q", ok, got, want)
+	}
+	for _, b := range []string{`[]`, `{"a":1`, `{"a":1}x`, `{"\u0061":1}`, `"{}"`} {
+		if Members([]byte(b), func(k, v []byte) {}) {
+			t.Errorf("Members(%s) = true; want false", b)
+		}
+	}
+	if got := Elements([]byte(` [ "a,b" , {"c":[]}, 3 ] `)); len(got) != 3 || string(got[0]) != `"a,b"` ||
+		string(got[1]) != `{"c":[]}` || string(got[2]) != "3" {
+		t.Errorf("Elements: %q", got)
+	}
+	for _, b := range []string{`{}`, `[1,]`, `[1] 2`} {
+		if got := Elements([]byte(b)); got != nil {
+			t.Errorf("Elements(%s) = %q; want nil", b, got)
+		}
 	}
 }
