@@ -218,14 +218,7 @@ func (s *segments) create(id uint64, size int64) (*os.File, error) {
 func (s *segments) appendFrames(recs []*Record) ([]segRef, []*os.File, error) {
 	refs := make([]segRef, len(recs))
 	var written []*os.File
-	size := 0
-	for _, r := range recs {
-		size += frameHeader + encodedSize(r)
-	}
 	buf := s.buf[:0]
-	if want := min(size, int(s.size)); cap(buf) < want {
-		buf = make([]byte, 0, want)
-	}
 	start := s.curPos
 	cur := s.cur.Load()
 	flush := func() error {
