@@ -49,8 +49,8 @@ type LoaderConfig struct {
 // its source partition and offset: before its first insert, and again
 // after any failed one, the loader waits for its inserts still running
 // on the server, reads the highest offset loaded per partition and drops
-// the records at or below it. The log's committed offsets only save rereading; ClickHouse is the
-// truth. A failed insert is retried, the same batch with backoff, until
+// the records at or below it. The log's committed offsets only save
+// rereading; ClickHouse is the truth. A failed insert is retried, the same batch with backoff, until
 // it succeeds or Run ends, so while ClickHouse is down the events wait in
 // the log. A record that is not an event is counted and skipped.
 type Loader struct {
@@ -435,6 +435,7 @@ func (b *loadBatch) sort(tables []*loadTable) {
 	if len(b.sorted) != len(tables) {
 		b.sorted = make([][]*eventRow, len(tables))
 	}
+	rank := ranks(b.numbers)
 	for i, t := range tables {
 		list := b.sorted[i][:0]
 		for j := range b.rows {
@@ -442,7 +443,7 @@ func (b *loadBatch) sort(tables []*loadTable) {
 				list = append(list, &b.rows[j])
 			}
 		}
-		b.keys = t.sortRows(list, b.keys, b.numbers)
+		b.keys = t.sortRows(list, b.keys, rank)
 		b.sorted[i] = list
 	}
 }

@@ -212,34 +212,37 @@ type sortKey struct {
 	r    *eventRow
 }
 
+// ranks returns the rank of each of numbers (by index) in the order of
+// tenant, then phone number.
+func ranks(numbers []number) []uint64 {
+	order := make([]int, len(numbers))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(x, y int) int {
+		if c := strings.Compare(numbers[x].tenant, numbers[y].tenant); c != 0 {
+			return c
+		}
+		return strings.Compare(numbers[x].phone, numbers[y].phone)
+	})
+	rank := make([]uint64, len(numbers))
+	for r, i := range order {
+		rank[i] = uint64(r)
+	}
+	return rank
+}
+
 // sortRows sorts rows by t.order. Each row gets a key first: a is the
-// rank of its (tenant, phone_number_id) in the batch, when the table
-// sorts by them first, and the number of t.key; b holds the 8 bytes of
-// the string of t.key after the prefix that every row's string shares.
-// Rows whose keys are equal are compared by t.order.
-func (t *loadTable) sortRows(rows []*eventRow, keys []sortKey, numbers []number) []sortKey {
+// rank of its (tenant, phone_number_id) in the batch (rank, by the row's
+// number), when the table sorts by them first, and the number of t.key;
+// b holds the 8 bytes of the string of t.key after the prefix that every
+// row's string shares. Rows whose keys are equal are compared by t.order.
+func (t *loadTable) sortRows(rows []*eventRow, keys []sortKey, rank []uint64) []sortKey {
 	keys = keys[:0]
 	if len(rows) == 0 {
 		return keys
 	}
 	byNumber, _, first := t.key(rows[0])
-	var rank []uint64 // by index in numbers
-	if byNumber {
-		order := make([]int, len(numbers))
-		for i := range order {
-			order[i] = i
-		}
-		slices.SortFunc(order, func(x, y int) int {
-			if c := strings.Compare(numbers[x].tenant, numbers[y].tenant); c != 0 {
-				return c
-			}
-			return strings.Compare(numbers[x].phone, numbers[y].phone)
-		})
-		rank = make([]uint64, len(numbers))
-		for r, i := range order {
-			rank[i] = uint64(r)
-		}
-	}
 	shared := len(first)
 	for _, r := range rows {
 		_, _, s := t.key(r)
