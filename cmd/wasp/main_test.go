@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -302,6 +303,38 @@ func TestKillLosesNoAcknowledgedWebhook(t *testing.T) {
 	defer l.Close()
 	checkLog(t, l, acked)
 	t.Logf("%d webhooks acknowledged before SIGKILL, all in the log", len(acked))
+}
+
+// TestSpareProcs: a serving wasp runs two more Ps than the runtime's
+// default, and GOMAXPROCS, when set, decides alone.
+func TestSpareProcs(t *testing.T) {
+	procs := func(gomaxprocs string) int {
+		t.Helper()
+		kv := map[string]string{"WASP_APP_SECRET": "s3cret", "WASP_VERIFY_TOKEN": "v",
+			"WASP_DATA_DIR": t.TempDir(), "GOMAXPROCS": gomaxprocs}
+		p := startWasp(t, kv)
+		defer stopWasp(t, p)
+		_, metrics := get(p, "/metrics")
+		for _, line := range strings.Split(metrics, "\n") {
+			var n int
+			if _, err := fmt.Sscanf(line, "go_gomaxprocs %d", &n); err == nil {
+				return n
+			}
+		}
+		t.Fatalf("no go_gomaxprocs in /metrics:\n%s", metrics)
+		return 0
+	}
+	if got := procs("1"); got != 1 {
+		t.Errorf("with GOMAXPROCS=1 wasp runs %d Ps", got)
+	}
+	// An empty GOMAXPROCS is unset, for wasp and for Go's runtime. This
+	// test runs with the runtime's default unless GOMAXPROCS is set.
+	got := procs("")
+	if want := runtime.GOMAXPROCS(0) + spareProcs; os.Getenv("GOMAXPROCS") == "" && got != want {
+		t.Errorf("without GOMAXPROCS wasp runs %d Ps, want %d", got, want)
+	} else if got < 1+spareProcs {
+		t.Errorf("without GOMAXPROCS wasp runs %d Ps, want at least %d", got, 1+spareProcs)
+	}
 }
 
 func TestKillLosesNoAcknowledgedWebhookKafka(t *testing.T) {
