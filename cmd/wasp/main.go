@@ -65,23 +65,25 @@ WASP_API_TOKEN, WASP_LOG_LEVEL.
 func main() {
 	if len(os.Args) > 1 && os.Getenv("GOMAXPROCS") == "" {
 		switch os.Args[1] {
-		case "run", "ingest", "process", "send", "analytics":
+		case "run", "ingest", "process", "send":
 			runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + spareProcs)
 		}
 	}
 	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
-// spareProcs is how many Ps (goroutines running Go code at once) a serving
-// command has beyond the runtime's default, unless GOMAXPROCS sets them
-// (setting them stops the runtime from following a changing CPU limit).
-// The embedded log and the state stores wait on file syncs (fdatasync,
-// msync) about a millisecond at a time, in the log's syncer and in
-// Badger's writer, and a goroutine back from a sync queues for a P behind
-// every request being served, holding up the acknowledgement of its whole
-// group. With spare Ps it finds one. `bench/ingest/run.sh 256 8`, three
-// rounds on 2 cores: 23,700–29,100 webhooks/s with 2 Ps, 28,300–32,200
-// with 4; `wasp run` 22,600–25,800 and 27,500–29,600.
+// spareProcs is the number of Ps (goroutines running Go code at once)
+// that run, ingest, process and send add to the runtime's default, unless
+// GOMAXPROCS is set (setting it stops the runtime from following a
+// changing CPU limit). They acknowledge work after file syncs (fdatasync,
+// msync) of about a millisecond, in the log's syncer and in Badger's
+// writer, and a goroutine back from a sync queued for a P behind every
+// request being served, holding up the acknowledgement of its whole group.
+// With spare Ps it finds one. `bench/ingest/run.sh 256 8`, three rounds on
+// 2 cores: 23,700–29,100 webhooks/s with 2 Ps, 28,300–32,200 with 4; `wasp
+// run` 22,600–25,800 and 27,500–29,600. Not `wasp analytics`: its loader
+// waits on no sync, and the extra Ps' spinning took CPU from a ClickHouse
+// on the same cores (147,000–157,000 rows/s against 169,000–178,000).
 const spareProcs = 2
 
 // run is main with its inputs and outputs passed in; it returns the exit
