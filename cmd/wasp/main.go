@@ -63,28 +63,37 @@ WASP_API_TOKEN, WASP_LOG_LEVEL.
 `
 
 func main() {
-	if len(os.Args) > 1 && os.Getenv("GOMAXPROCS") == "" {
+	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case "run", "ingest", "process", "send":
-			runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + spareProcs)
+			addSpareProcs(os.Getenv("GOMAXPROCS"))
 		}
 	}
 	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
 // spareProcs is the number of Ps (goroutines running Go code at once)
-// that run, ingest, process and send add to the runtime's default, unless
-// GOMAXPROCS is set (setting it stops the runtime from following a
-// changing CPU limit). They acknowledge work after file syncs (fdatasync,
-// msync) of about a millisecond, in the log's syncer and in Badger's
-// writer, and a goroutine back from a sync queued for a P behind every
-// request being served, holding up the acknowledgement of its whole group.
-// With spare Ps it finds one. `bench/ingest/run.sh 256 8`, three rounds on
-// 2 cores: 23,700–29,100 webhooks/s with 2 Ps, 28,300–32,200 with 4; `wasp
-// run` 22,600–25,800 and 27,500–29,600. Not `wasp analytics`: its loader
-// waits on no sync, and the extra Ps' spinning took CPU from a ClickHouse
-// on the same cores (147,000–157,000 rows/s against 169,000–178,000).
+// that run, ingest, process and send have beyond the cores. They
+// acknowledge work after file syncs (fdatasync, msync) of about a
+// millisecond, in the log's syncer and in Badger's writer, and a goroutine
+// back from a sync queued for a P behind every request being served,
+// holding up the acknowledgement of its whole group; with spare Ps it
+// finds one. `bench/ingest/run.sh 256 8`, three rounds on 2 cores: 23,700–
+// 29,100 webhooks/s with 2 Ps, 28,300–32,200 with 4; `wasp run` 22,600–
+// 25,800 and 27,500–29,600. Not `wasp analytics`: its loader waits on no
+// sync, and the extra Ps' spinning took CPU from a ClickHouse on the same
+// cores (147,000–157,000 rows/s against 169,000–178,000).
 const spareProcs = 2
+
+// addSpareProcs adds spareProcs unless GOMAXPROCS (env) is set or a CPU
+// limit (a container's) makes the runtime's default lower than the cores:
+// more Ps than the limit get the process throttled when all of them run.
+// Once set, the runtime no longer follows a CPU limit that changes.
+func addSpareProcs(env string) {
+	if env == "" && runtime.GOMAXPROCS(0) == runtime.NumCPU() {
+		runtime.GOMAXPROCS(runtime.NumCPU() + spareProcs)
+	}
+}
 
 // run is main with its inputs and outputs passed in; it returns the exit
 // code: 0 done, 1 failed, 2 bad usage or configuration.
