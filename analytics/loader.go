@@ -50,9 +50,10 @@ type LoaderConfig struct {
 // after any failed one, the loader waits for its inserts still running
 // on the server, reads the highest offset loaded per partition and drops
 // the records at or below it. The log's committed offsets only save
-// rereading; ClickHouse is the truth. A failed insert is retried, the same batch with backoff, until
-// it succeeds or Run ends, so while ClickHouse is down the events wait in
-// the log. A record that is not an event is counted and skipped.
+// rereading; ClickHouse is the truth. A failed insert is retried, the same
+// batch with backoff, until it succeeds or Run ends, so while ClickHouse
+// is down the events wait in the log. A record that is not an event is
+// counted and skipped.
 type Loader struct {
 	cfg    LoaderConfig
 	log    stream.Log
