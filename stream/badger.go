@@ -60,8 +60,10 @@ type BadgerConfig struct {
 // syncs the segment once for all the batches written since its last sync,
 // while Badger syncs its own log once per group of transactions (group
 // commit on both sides, so the number of syncs stays flat as load grows).
-// A batch is answered, and its records shown to consumers, when both its
-// frames and its index are synced.
+// A batch is answered when its frames are synced, and its records shown
+// to consumers when its index is synced too. Frames carry their record's
+// place, so that an index lost in a crash is rebuilt from them on open
+// (recover): an acknowledgement waits for one sync, not two.
 //
 // Badger keys:
 //
@@ -86,7 +88,8 @@ type Badger struct {
 	wake   chan struct{} // closed and replaced on every commit
 	closed bool
 
-	inflight chan struct{} // a slot per batch handed to Badger and not yet synced
+	inflight chan struct{}         // a slot per batch handed to Badger and not yet synced
+	broken   atomic.Pointer[error] // an index write that failed after its frames were answered
 
 	stop       chan struct{} // closed by Close
 	writerDone chan struct{} // closed when the writer's last batch is answered
@@ -102,6 +105,8 @@ type commitment struct {
 	pending atomic.Int32         // transactions not yet synced
 	mu      sync.Mutex
 	err     error
+
+	answered atomic.Bool
 }
 
 var _ Log = (*Badger)(nil)
@@ -129,12 +134,13 @@ var (
 	badgerRecords = metrics.NewCounter(`wasp_stream_appended_records_total{log="badger"}`)
 	badgerBytes   = metrics.NewCounter(`wasp_stream_appended_bytes_total{log="badger"}`)
 
-	badgerErrors   = metrics.NewCounter(`wasp_stream_commit_errors_total{log="badger"}`)
-	badgerRetained = metrics.NewCounter(`wasp_stream_retention_deleted_records_total{log="badger"}`)
-	badgerSegsGone = metrics.NewCounter(`wasp_stream_retention_deleted_segments_total{log="badger"}`)
-	badgerSyncs    = metrics.NewCounter(`wasp_stream_syncs_total{log="badger"}`)
-	badgerSyncSecs = metrics.NewHistogram(`wasp_stream_sync_duration_seconds{log="badger"}`)
-	badgerSkipped  = metrics.NewCounter(`wasp_stream_unreadable_records_total{log="badger"}`)
+	badgerErrors    = metrics.NewCounter(`wasp_stream_commit_errors_total{log="badger"}`)
+	badgerRetained  = metrics.NewCounter(`wasp_stream_retention_deleted_records_total{log="badger"}`)
+	badgerSegsGone  = metrics.NewCounter(`wasp_stream_retention_deleted_segments_total{log="badger"}`)
+	badgerSyncs     = metrics.NewCounter(`wasp_stream_syncs_total{log="badger"}`)
+	badgerSyncSecs  = metrics.NewHistogram(`wasp_stream_sync_duration_seconds{log="badger"}`)
+	badgerSkipped   = metrics.NewCounter(`wasp_stream_unreadable_records_total{log="badger"}`)
+	badgerRecovered = metrics.NewCounter(`wasp_stream_recovered_records_total{log="badger"}`)
 )
 
 // OpenBadger opens (or creates) the embedded log in cfg.Dir.
@@ -174,9 +180,18 @@ func OpenBadger(cfg BadgerConfig) (*Badger, error) {
 		writerDone: make(chan struct{}),
 		inflight:   make(chan struct{}, maxInflightBatches),
 	}
-	seg, pos, err := l.loadState()
+	at, err := l.loadState()
 	if err == nil {
-		l.segs, err = openSegments(filepath.Join(cfg.Dir, "segments"), cfg.SegmentSize, seg, pos)
+		l.segs, err = openSegments(filepath.Join(cfg.Dir, "segments"), cfg.SegmentSize)
+	}
+	if err == nil {
+		var torn bool
+		if at, torn, err = l.recover(at); err == nil {
+			err = l.segs.resume(at, torn)
+		}
+		if err != nil {
+			l.segs.close()
+		}
 	}
 	if err != nil {
 		db.Close()
@@ -190,10 +205,10 @@ func OpenBadger(cfg BadgerConfig) (*Badger, error) {
 }
 
 // loadState loads every topic (retention needs them all) and returns where
-// the next write goes.
-func (l *Badger) loadState() (seg uint64, pos int64, err error) {
+// the frames the index holds end.
+func (l *Badger) loadState() (at segRef, err error) {
 	var topics []string
-	seg = 1
+	at.seg = 1
 	err = l.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{'t'}})
 		defer it.Close()
@@ -207,9 +222,9 @@ func (l *Badger) loadState() (seg uint64, pos int64, err error) {
 		if err != nil {
 			return err
 		}
-		return item.Value(func(v []byte) error {
-			ref, err := decodeSegRef(v)
-			seg, pos = ref.seg, ref.pos
+		return item.Value(func(v []byte) (err error) {
+			at, err = decodeSegRef(v)
+			at.n = 0
 			return err
 		})
 	})
@@ -218,7 +233,79 @@ func (l *Badger) loadState() (seg uint64, pos int64, err error) {
 			_, err = l.loadTopic(t)
 		}
 	}
-	return seg, pos, err
+	return at, err
+}
+
+// recover indexes the frames after from, where the index's last synced
+// write said the frames it holds end: appends acknowledged once their
+// frames were synced, whose index did not reach the disk before a crash.
+// A frame whose offset the index already has is skipped (a batch indexed
+// in several transactions, some of which were synced). It returns where
+// the stream ends and whether it ends in a torn frame.
+func (l *Badger) recover(from segRef) (segRef, bool, error) {
+	runs := map[*partState]*run{}
+	var order []*run
+	end, torn, err := l.segs.scan(from, func(r *Record, topic []byte, at segRef) error {
+		ps, err := l.loadTopic(string(topic))
+		if err != nil {
+			return err
+		}
+		if int(r.Partition) >= len(ps) {
+			return fmt.Errorf("%w: a frame at %d:%d is for partition %d of %d", errCorrupt, at.seg, at.pos, r.Partition, len(ps))
+		}
+		p := ps[r.Partition]
+		if r.Offset < p.assigned {
+			return nil
+		}
+		ru := runs[p]
+		if ru == nil || r.Offset != p.assigned { // a gap: a write that failed
+			ru = &run{p: p, first: r.Offset}
+			runs[p] = ru
+			order = append(order, ru)
+		}
+		ru.refs = append(ru.refs, at)
+		ru.bytes += at.n
+		ru.newest = later(ru.newest, r.Time)
+		p.assigned = r.Offset + 1
+		return nil
+	})
+	if err != nil || len(order) == 0 {
+		return end, torn, err
+	}
+	wb := l.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, ru := range order {
+		if err := wb.Set(dataKey(ru.p.prefix, ru.first, ru.newest), encodeRun(ru.refs)); err != nil {
+			return end, torn, err
+		}
+	}
+	l.mu.Lock()
+	for _, ru := range order {
+		ru.p.bytes += ru.bytes
+		ru.p.next = ru.p.assigned
+		if err := wb.Set(ru.p.meta, encodePartMeta(ru.p.assigned, ru.p.bytes)); err != nil {
+			l.mu.Unlock()
+			return end, torn, err
+		}
+	}
+	l.mu.Unlock()
+	if err := wb.Set(writePosKey, end.encode()); err != nil {
+		return end, torn, err
+	}
+	if err := wb.Flush(); err != nil {
+		return end, torn, err
+	}
+	for _, ru := range order {
+		badgerRecovered.Add(len(ru.refs))
+	}
+	return end, torn, nil
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 var writePosKey = []byte{'w'}
@@ -252,6 +339,9 @@ func EdgeOptions(dir string, memTable int64, log *slog.Logger) badger.Options {
 func (l *Badger) Append(ctx context.Context, recs ...*Record) error {
 	if len(recs) == 0 {
 		return nil
+	}
+	if err := l.broken.Load(); err != nil {
+		return *err
 	}
 	req := &appendReq{ctx: ctx, recs: recs, done: make(chan error, 1)}
 	select {
@@ -340,8 +430,8 @@ func (l *Badger) drainClosed() {
 	}
 }
 
-// commit writes a batch of appends to the segments, gives the records
-// their offsets and hands the index to Badger, in as few transactions as
+// commit gives a batch of appends their offsets, writes their frames to
+// the segments and hands the index to Badger, in as few transactions as
 // Badger allows, without waiting for either to sync. Offsets of a write
 // that failed are not reused: a partition may skip offsets after an error,
 // and consumers read past the gap.
@@ -355,28 +445,62 @@ func (l *Badger) commit(batch []*appendReq) {
 		return
 	}
 	var recs []*Record
+	var parts []*partState
 	for _, req := range batch {
 		for _, r := range req.recs {
+			ps, err := l.loadTopic(r.Topic)
+			if err != nil {
+				c.fail(err)
+				return
+			}
 			if r.Time.IsZero() {
 				r.Time = start
 			}
 			recs = append(recs, r)
+			parts = append(parts, ps[partitionFor(r.Key, int32(len(ps)))])
 		}
 	}
+	for i, r := range recs {
+		p := parts[i]
+		r.Partition, r.Offset = partIndex(p.prefix), p.assigned
+		p.assigned++
+	}
+	from := segRef{seg: l.segs.cur.Load(), pos: l.segs.curPos}
 	refs, files, err := l.segs.appendFrames(recs)
 	if err != nil {
 		c.fail(l.failed(err))
 		return
 	}
 	c.files = files
+	// One index entry per partition: the run of its records in this
+	// batch, which lie side by side unless other partitions' records came
+	// between. Built before the frames go to the syncer, which answers
+	// the appenders: from then on their records are theirs again.
+	runs := map[*partState]*run{}
+	var order []*run
+	for i, r := range recs {
+		p := parts[i]
+		ru := runs[p]
+		if ru == nil {
+			ru = &run{p: p, first: r.Offset}
+			runs[p] = ru
+			order = append(order, ru)
+		}
+		ru.refs = append(ru.refs, refs[i])
+		ru.bytes += refs[i].n
+		ru.newest = later(ru.newest, r.Time)
+	}
+	n := len(recs)
 	c.pending.Add(1)
 	l.toSync <- c
 
 	var inTxn []*partState // partitions touched by the open transaction
 	txn := l.db.NewTransaction(true)
 	// send hands the open transaction to Badger with each touched
-	// partition's state and the write position, and opens the next one.
-	send := func() error {
+	// partition's state and where the frames it indexes end, and opens
+	// the next one. The last transaction of the batch says its end; one
+	// before says its start, and recover skips the frames it indexed.
+	send := func(end segRef) error {
 		l.mu.Lock()
 		for _, p := range inTxn {
 			if err := txn.Set(p.meta, encodePartMeta(p.assigned, p.bytes)); err != nil {
@@ -385,7 +509,6 @@ func (l *Badger) commit(batch []*appendReq) {
 			}
 		}
 		l.mu.Unlock()
-		end := segRef{seg: l.segs.cur.Load(), pos: l.segs.curPos}
 		if err := txn.Set(writePosKey, end.encode()); err != nil {
 			return err
 		}
@@ -394,41 +517,16 @@ func (l *Badger) commit(batch []*appendReq) {
 		}
 		inTxn = inTxn[:0]
 		c.pending.Add(1)
-		txn.CommitWith(func(err error) { l.synced(c, err) })
+		txn.CommitWith(func(err error) { l.synced(c, l.indexed(err)) })
 		txn = l.db.NewTransaction(true)
 		return nil
 	}
 	err = func() error {
-		// One index entry per partition: the run of its records in this
-		// batch, which lie side by side unless other partitions' records
-		// came between.
-		runs := map[*partState]*run{}
-		var order []*run
-		for i, r := range recs {
-			ps, err := l.loadTopic(r.Topic)
-			if err != nil {
-				return err
-			}
-			p := ps[partitionFor(r.Key, int32(len(ps)))]
-			ru := runs[p]
-			if ru == nil {
-				ru = &run{p: p, first: p.assigned}
-				runs[p] = ru
-				order = append(order, ru)
-			}
-			ru.refs = append(ru.refs, refs[i])
-			ru.bytes += refs[i].n
-			if r.Time.After(ru.newest) {
-				ru.newest = r.Time
-			}
-			r.Partition, r.Offset = partIndex(p.prefix), p.assigned
-			p.assigned++
-		}
 		for _, ru := range order {
 			key, val := dataKey(ru.p.prefix, ru.first, ru.newest), encodeRun(ru.refs)
 			err := txn.Set(key, val)
 			if errors.Is(err, badger.ErrTxnTooBig) {
-				if err = send(); err == nil {
+				if err = send(from); err == nil {
 					err = txn.Set(key, val)
 				}
 			}
@@ -440,17 +538,30 @@ func (l *Badger) commit(batch []*appendReq) {
 			ru.p.bytes += ru.bytes
 			l.mu.Unlock()
 		}
-		return send()
+		return send(segRef{seg: l.segs.cur.Load(), pos: l.segs.curPos})
 	}()
 	txn.Discard()
 	if err != nil {
-		c.fail(l.failed(err))
+		c.fail(l.indexed(err))
 	}
 	badgerCommits.Inc()
-	badgerRecords.Add(len(recs))
+	badgerRecords.Add(n)
 	for _, ref := range refs {
 		badgerBytes.Add(int(ref.n) - frameHeader)
 	}
+}
+
+// indexed handles the outcome of an index write. Its frames may have been
+// answered already: the log takes no more appends (whose index would go
+// on past the lost entries) until a restart rebuilds the index from the
+// frames.
+func (l *Badger) indexed(err error) error {
+	if err == nil {
+		return nil
+	}
+	err = fmt.Errorf("cannot index the embedded log, restart to rebuild the index from the segments: %w", l.failed(err))
+	l.broken.CompareAndSwap(nil, &err)
+	return err
 }
 
 // run is what one batch appends to one partition: its index entry.
@@ -490,9 +601,15 @@ func (l *Badger) syncLoop() {
 		}
 		start := time.Now()
 		err := syncFiles(files)
+		if err != nil {
+			err = l.failed(err)
+		}
 		badgerSyncs.Inc()
 		badgerSyncSecs.UpdateDuration(start)
 		for _, c := range group {
+			if err == nil {
+				c.answer(c.firstErr())
+			}
 			l.synced(c, err)
 		}
 	}
@@ -518,7 +635,7 @@ func (l *Badger) checkSpace() error {
 // consumers.
 func (l *Badger) synced(c *commitment, err error) {
 	if err != nil {
-		c.fail(l.failed(err))
+		c.fail(err)
 	}
 	if c.pending.Add(-1) > 0 {
 		return
@@ -532,10 +649,18 @@ func (l *Badger) synced(c *commitment, err error) {
 		l.wake = make(chan struct{})
 		l.mu.Unlock()
 	}
-	for _, req := range c.reqs {
-		req.done <- c.err
-	}
+	c.answer(c.err)
 	<-l.inflight
+}
+
+// answer tells c's appenders how their appends went, once.
+func (c *commitment) answer(err error) {
+	if c.answered.Swap(true) {
+		return
+	}
+	for _, req := range c.reqs {
+		req.done <- err
+	}
 }
 
 func (c *commitment) fail(err error) {
@@ -544,6 +669,12 @@ func (c *commitment) fail(err error) {
 		c.err = err
 	}
 	c.mu.Unlock()
+}
+
+func (c *commitment) firstErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
 }
 
 // failed maps a Badger write error to the log's sentinels.
@@ -729,9 +860,12 @@ func (c *badgerConsumer) Fetch(ctx context.Context, max int) ([]*Record, error) 
 		if closed {
 			return nil, ErrClosed
 		}
-		recs, err := c.read(max)
+		recs, read, err := c.read(max)
 		if err != nil || len(recs) > 0 {
 			return recs, err
+		}
+		if read > 0 {
+			continue // every record read was skipped: read on
 		}
 		select {
 		case <-wake:
@@ -742,8 +876,9 @@ func (c *badgerConsumer) Fetch(ctx context.Context, max int) ([]*Record, error) 
 }
 
 // read returns what is there to read now, without waiting: the index
-// says where the records are, then their frames are read together.
-func (c *badgerConsumer) read(limit int) ([]*Record, error) {
+// says where the records are, then their frames are read together. It
+// also says how many it read, with those skipped.
+func (c *badgerConsumer) read(limit int) ([]*Record, int, error) {
 	var refs []segRef
 	var at []place // the partition and offset of each ref
 	err := c.l.db.View(func(txn *badger.Txn) error {
@@ -838,7 +973,7 @@ func (c *badgerConsumer) read(limit int) ([]*Record, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the embedded log: %w", err)
+		return nil, 0, fmt.Errorf("cannot read the embedded log: %w", err)
 	}
 	recs, errs := c.l.segs.readMany(refs)
 	out := recs[:0]
@@ -851,12 +986,12 @@ func (c *badgerConsumer) read(limit int) ([]*Record, error) {
 		}
 		if errs[i] != nil {
 			p := at[i].part
-			return nil, fmt.Errorf("cannot read the embedded log: %s/%d at offset %d: %w", p.topic, p.index, at[i].off, errs[i])
+			return nil, 0, fmt.Errorf("cannot read the embedded log: %s/%d at offset %d: %w", p.topic, p.index, at[i].off, errs[i])
 		}
 		r.Topic, r.Partition, r.Offset = at[i].part.topic, at[i].part.index, at[i].off
 		out = append(out, r)
 	}
-	return out, nil
+	return out, len(refs), nil
 }
 
 // cursor is a partition being read, with the end of what is readable.
@@ -1073,6 +1208,9 @@ func (l *Badger) Ping(context.Context) error {
 	l.mu.Unlock()
 	if closed {
 		return ErrClosed
+	}
+	if err := l.broken.Load(); err != nil {
+		return *err
 	}
 	return l.checkSpace()
 }

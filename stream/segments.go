@@ -1,11 +1,14 @@
 package stream
 
 import (
+	"bufio"
 	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,10 +25,20 @@ import (
 // cut into files of a fixed size so that retention removes whole files.
 // Badger holds the index (where each record is) and all other state.
 //
-// A frame is the record's length (4 bytes), the CRC-32C of the record (4
-// bytes), then the record as encodeRecord lays it out. Files are created at
-// their full size, so appending never changes a file's size and a sync
-// writes only data.
+// A frame is a 4-byte word, the CRC-32C of the body (4 bytes), then the
+// body. The word is the body's length with its top bit set (placed): the
+// body starts with the record's place (topic, partition, offset), so that
+// the index can be rebuilt from the frames, then the record as
+// appendRecord lays it out. Frames written before places have the bit
+// clear and no place, and read the same.
+//
+// Files are created at their full size, sparse, so that appending never
+// changes a file's size; a sync still commits the blocks a write
+// allocated. Files written with zeros ahead of need would spare that
+// commit (a 150 KB group's sync took 0.56–0.60 ms at the median in a
+// zeroed file on the project's VM, 0.91–0.98 ms in a sparse one), but
+// writing the zeros doubled the disk's writes, and the ingester's p99 at
+// 64 connections went from 5.6–7.3 ms to 13–15 ms.
 type segments struct {
 	dir  string
 	size int64
@@ -38,6 +51,9 @@ type segments struct {
 	curSize int64         // its size, the writer's own
 	buf     []byte        // the writer's buffer, kept between batches
 }
+
+// placed marks a frame whose body starts with the record's place.
+const placed = 1 << 31
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
@@ -135,15 +151,13 @@ func decodeRun(dst []segRef, v []byte) ([]segRef, error) {
 	return dst, nil
 }
 
-// openSegments opens the segment files in dir and resumes appending at
-// (seg, pos), where the last synced write ended. Files after seg hold
-// nothing that was acknowledged and are removed.
-func openSegments(dir string, size int64, seg uint64, pos int64) (*segments, error) {
+// openSegments opens the segment files in dir. Appending starts once
+// resume has said where.
+func openSegments(dir string, size int64) (*segments, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
-	s := &segments{dir: dir, size: size, files: map[uint64]*os.File{}, curPos: pos}
-	s.cur.Store(seg)
+	s := &segments{dir: dir, size: size, files: map[uint64]*os.File{}}
 	names, err := filepath.Glob(filepath.Join(dir, "*.seg"))
 	if err != nil {
 		return nil, err
@@ -153,12 +167,6 @@ func openSegments(dir string, size int64, seg uint64, pos int64) (*segments, err
 		if err != nil {
 			continue
 		}
-		if id > seg {
-			if err := os.Remove(name); err != nil {
-				return nil, err
-			}
-			continue
-		}
 		f, err := os.OpenFile(name, os.O_RDWR, 0)
 		if err != nil {
 			s.close()
@@ -166,19 +174,39 @@ func openSegments(dir string, size int64, seg uint64, pos int64) (*segments, err
 		}
 		s.files[id] = f
 	}
-	if f := s.files[seg]; f == nil {
-		if _, err := s.create(seg, size); err != nil {
-			s.close()
-			return nil, err
+	return s, nil
+}
+
+// resume makes at the place of the next write. Files after at's hold
+// nothing acknowledged (scan read every frame of the stream that
+// follows the index) and are removed. After a torn frame the rest of
+// its file is zeroed, so that no stale frame follows the next ones.
+func (s *segments) resume(at segRef, torn bool) error {
+	for id, f := range s.files {
+		if id > at.seg {
+			f.Close()
+			delete(s.files, id)
+			if err := os.Remove(f.Name()); err != nil {
+				return err
+			}
 		}
-		s.curSize = size
+	}
+	s.cur.Store(at.seg)
+	s.curPos = at.pos
+	if f := s.files[at.seg]; f == nil {
+		if _, err := s.create(at.seg, s.size); err != nil {
+			return err
+		}
+		s.curSize = s.size
 	} else if fi, err := f.Stat(); err != nil {
-		s.close()
-		return nil, err
+		return err
 	} else {
 		s.curSize = fi.Size()
+		if torn {
+			return writeZeros(f, at.pos, s.curSize)
+		}
 	}
-	return s, nil
+	return nil
 }
 
 func (s *segments) path(id uint64) string {
@@ -200,9 +228,9 @@ func (s *segments) create(id uint64, size int64) (*os.File, error) {
 		f.Close()
 		return nil, err
 	}
-	if d, err := os.Open(s.dir); err == nil {
-		d.Sync()
-		d.Close()
+	if err := syncDir(s.dir); err != nil {
+		f.Close()
+		return nil, err
 	}
 	s.mu.Lock()
 	s.files[id] = f
@@ -210,7 +238,30 @@ func (s *segments) create(id uint64, size int64) (*os.File, error) {
 	return f, nil
 }
 
-// appendFrames writes the frames of recs at the end of the stream,
+// writeZeros fills f from from to to with zeros and syncs it.
+func writeZeros(f *os.File, from, to int64) error {
+	const chunk = 1 << 20
+	zeros := make([]byte, chunk)
+	for at := from; at < to; {
+		n := min(chunk-at%chunk, to-at)
+		if _, err := f.WriteAt(zeros[:n], at); err != nil {
+			return err
+		}
+		at += n
+	}
+	return unix.Fdatasync(int(f.Fd()))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// appendFrames writes the frames of recs, placed, at the end of the stream,
 // rolling to a new file when the current one is full, and returns where
 // each frame went and the files written to. It does not sync. Only the
 // writer calls it; records are encoded straight into a buffer it keeps
@@ -238,7 +289,7 @@ func (s *segments) appendFrames(recs []*Record) ([]segRef, []*os.File, error) {
 		return nil
 	}
 	for i, r := range recs {
-		n := int64(frameHeader + encodedSize(r))
+		n := int64(frameHeader + placeSize(r) + encodedSize(r))
 		if s.curPos+n > s.curSize {
 			if err := flush(); err != nil {
 				return nil, nil, err
@@ -252,10 +303,10 @@ func (s *segments) appendFrames(recs []*Record) ([]segRef, []*os.File, error) {
 			s.curPos, s.curSize, start = 0, size, 0
 		}
 		at := len(buf)
-		buf = appendRecord(append(buf, make([]byte, frameHeader)...), r)
-		rec := buf[at+frameHeader:]
-		binary.BigEndian.PutUint32(buf[at:], uint32(len(rec)))
-		binary.BigEndian.PutUint32(buf[at+4:], crc32.Checksum(rec, crcTable))
+		buf = appendRecord(appendPlace(append(buf, make([]byte, frameHeader)...), r), r)
+		body := buf[at+frameHeader:]
+		binary.BigEndian.PutUint32(buf[at:], placed|uint32(len(body)))
+		binary.BigEndian.PutUint32(buf[at+4:], crc32.Checksum(body, crcTable))
 		refs[i] = segRef{seg: cur, pos: s.curPos, n: n}
 		s.curPos += n
 	}
@@ -330,23 +381,103 @@ func (s *segments) readMany(refs []segRef) ([]*Record, []error) {
 				errs[i] = err
 				continue
 			}
-			recs[i], errs[i] = decodeFrame(buf[refs[i].pos-first.pos:][:refs[i].n])
+			recs[i], _, errs[i] = decodeFrame(buf[refs[i].pos-first.pos:][:refs[i].n])
 		}
 		lo = hi
 	}
 	return recs, errs
 }
 
-// decodeFrame checks a frame's length and checksum and decodes its record.
-func decodeFrame(b []byte) (*Record, error) {
+// decodeFrame checks a frame's length and checksum and decodes its record,
+// with its partition and offset if the frame is placed, and its topic.
+// The record aliases b.
+func decodeFrame(b []byte) (r *Record, topic []byte, err error) {
 	if len(b) < frameHeader {
-		return nil, errCorrupt
+		return nil, nil, errCorrupt
 	}
-	n := binary.BigEndian.Uint32(b)
-	if int(n)+frameHeader != len(b) || crc32.Checksum(b[frameHeader:], crcTable) != binary.BigEndian.Uint32(b[4:]) {
-		return nil, errCorrupt
+	word := binary.BigEndian.Uint32(b)
+	body := b[frameHeader:]
+	if int(word&^placed) != len(body) || crc32.Checksum(body, crcTable) != binary.BigEndian.Uint32(b[4:]) {
+		return nil, nil, errCorrupt
 	}
-	return decodeRecord(b[frameHeader:])
+	if word&placed == 0 {
+		r, err = decodeRecord(body)
+		return r, nil, err
+	}
+	topic, body, ok := readBytes(body)
+	part, n := binary.Uvarint(body)
+	if !ok || n <= 0 || part > math.MaxInt32 {
+		return nil, nil, errCorrupt
+	}
+	off, m := binary.Uvarint(body[n:])
+	if m <= 0 || off > math.MaxInt64 {
+		return nil, nil, errCorrupt
+	}
+	if r, err = decodeRecord(body[n+m:]); err != nil {
+		return nil, nil, err
+	}
+	r.Partition, r.Offset = int32(part), int64(off)
+	return r, topic, nil
+}
+
+// placeSize is the length of r's place in its frame.
+func placeSize(r *Record) int {
+	return sizedLen(len(r.Topic)) + uvarintLen(uint64(r.Partition)) + uvarintLen(uint64(r.Offset))
+}
+
+func appendPlace(b []byte, r *Record) []byte {
+	b = append(binary.AppendUvarint(b, uint64(len(r.Topic))), r.Topic...)
+	b = binary.AppendUvarint(b, uint64(r.Partition))
+	return binary.AppendUvarint(b, uint64(r.Offset))
+}
+
+// scan reads the stream's frames from from on, in order, and passes each
+// placed one to fn, until the end: the end of the last file, a torn frame
+// (a write never completed: torn is true), or a frame without a place
+// (written before places, by a version whose appends were all indexed
+// when acknowledged). A file whose frames end before the file does (a
+// zero word) goes on in the next file. It returns where the last frame
+// read ends.
+func (s *segments) scan(from segRef, fn func(r *Record, topic []byte, at segRef) error) (end segRef, torn bool, err error) {
+	end = from
+	for seg, pos := from.seg, from.pos; s.files[seg] != nil; seg, pos = seg+1, 0 {
+		f := s.files[seg]
+		fi, err := f.Stat()
+		if err != nil {
+			return end, false, err
+		}
+		rd := bufio.NewReaderSize(io.NewSectionReader(f, pos, max(fi.Size()-pos, 0)), 1<<20)
+		for {
+			var hdr [frameHeader]byte
+			if _, err := io.ReadFull(rd, hdr[:]); err != nil {
+				break // the end of the file: on to the next
+			}
+			word := binary.BigEndian.Uint32(hdr[:])
+			if word == 0 {
+				break
+			}
+			n := int64(word &^ placed)
+			if word&placed == 0 || pos+frameHeader+n > fi.Size() {
+				return end, true, nil
+			}
+			frame := make([]byte, frameHeader+n)
+			copy(frame, hdr[:])
+			if _, err := io.ReadFull(rd, frame[frameHeader:]); err != nil {
+				return end, false, err
+			}
+			r, topic, err := decodeFrame(frame)
+			if err != nil {
+				return end, true, nil
+			}
+			at := segRef{seg: seg, pos: pos, n: frameHeader + n}
+			if err := fn(r, topic, at); err != nil {
+				return end, false, err
+			}
+			pos += at.n
+			end = segRef{seg: seg, pos: pos}
+		}
+	}
+	return end, false, nil
 }
 
 // removeBefore deletes the segment files before id, which hold no live

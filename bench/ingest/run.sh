@@ -15,12 +15,16 @@
 # It also prints the disk's writes and cache flushes during the load (from
 # /sys/block, for the device of the temporary directory).
 #
+# WASP_BIN=path runs that binary instead of building bin/wasp: to compare
+# two builds, alternate them run by run (the machine drifts between runs).
+#
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 conns=${1:-256}
 secs=${2:-15}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-make -s build
+if [ -z "${WASP_BIN:-}" ]; then make -s build; fi
+bin=${WASP_BIN:-bin/wasp}
 dir=$(mktemp -d)
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
 go run bench/ingest/gen.go -secret bench-secret > "$dir/post.lua"
@@ -32,11 +36,11 @@ if [ "${WASP_CMD:-}" = nolog ]; then
 else
   WASP_DATA_DIR="$dir/data" WASP_APP_SECRET=bench-secret WASP_VERIFY_TOKEN=v \
     WASP_LISTEN=127.0.0.1:18080 WASP_ADMIN_LISTEN=127.0.0.1:19090 WASP_LOG_LEVEL=warn \
-    bin/wasp "${WASP_CMD:-ingest}" &
+    "$bin" "${WASP_CMD:-ingest}" &
   pid=$!
   for _ in $(seq 100); do curl -sf localhost:19090/readyz >/dev/null && break; sleep 0.1; done
 fi
-echo "wasp ${WASP_CMD:-ingest} $(bin/wasp version | cut -d' ' -f2), $(go version | cut -d' ' -f3), $(nproc) cores, $conns connections, ${secs}s"
+echo "wasp ${WASP_CMD:-ingest} $("$bin" version | cut -d' ' -f2), $(go version | cut -d' ' -f3), $(nproc) cores, $conns connections, ${secs}s"
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; } # user + system, in ticks
 # The whole disk of the temporary directory (a partition's stat has no
 # flush count): writes completed and flushes, fields 5 and 16.
