@@ -178,6 +178,14 @@ func (in *Ingester) Addr() net.Addr {
 	return a
 }
 
+// Ping reports whether the ingester takes webhooks: it listens.
+func (in *Ingester) Ping(context.Context) error {
+	if in.Addr() == nil {
+		return errors.New("not listening yet")
+	}
+	return nil
+}
+
 // handleExpect answers "Expect: 100-continue" (curl sends it for bodies
 // over 1 MiB): a body announced too large is refused before it is sent.
 func (in *Ingester) handleExpect(ctx *fasthttp.RequestCtx) int {

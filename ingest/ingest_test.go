@@ -502,3 +502,24 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 func textWebhook(phoneNumberID, wamid string) []byte {
 	return fmt.Appendf(nil, `{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":%q},"contacts":[{"profile":{"name":"Ana"},"wa_id":"5215550001111"}],"messages":[{"from":"5215550001111","id":%q,"timestamp":"1751247548","text":{"body":"hola"},"type":"text"}]},"field":"messages"}]}]}`, phoneNumberID, wamid)
 }
+
+// TestPingUntilListening: the ingester is not ready (readiness fails)
+// until it listens, so that a client told it is ready can connect.
+func TestPingUntilListening(t *testing.T) {
+	in, err := New(Config{Apps: []App{{ID: "app1", Secret: testSecret}}, VerifyToken: testToken}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Ping(context.Background()); err == nil {
+		t.Fatal("ready before listening")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Serve(ctx, fasthttputil.NewInmemoryListener()) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(5 * time.Second); in.Ping(ctx) != nil; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready while serving: %v", in.Ping(ctx))
+		}
+	}
+}

@@ -178,6 +178,7 @@ func serve(ctx context.Context, cmd string, cfg *Config, logger *slog.Logger, de
 		log.Close()
 		return err
 	}
+	adm := newAdmin(cfg, log)
 	if cmd == "run" || cmd == "ingest" {
 		var apps []ingest.App
 		for _, a := range cfg.Apps {
@@ -195,8 +196,8 @@ func serve(ctx context.Context, cmd string, cfg *Config, logger *slog.Logger, de
 			return fail(err)
 		}
 		stages.add("ingest", in.Run, nil)
+		adm.deps["webhook listener"] = in // not ready before it listens
 	}
-	adm := newAdmin(cfg, log)
 	dl := &dlqAPI{log: log, topics: TopicsConfig{
 		Webhooks: cmp.Or(cfg.Topics.Webhooks, schemas.TopicWebhooks), Outbound: cmp.Or(cfg.Topics.Outbound, schemas.TopicOutbound),
 		Events: cmp.Or(cfg.Topics.Events, schemas.TopicEvents), DLQ: cmp.Or(cfg.Topics.DLQ, schemas.TopicDLQ)}}
