@@ -295,8 +295,13 @@ func (l *Badger) recover(from segRef) (segRef, bool, error) {
 	if err := wb.Flush(); err != nil {
 		return end, torn, err
 	}
+	n := 0
 	for _, ru := range order {
-		badgerRecovered.Add(len(ru.refs))
+		n += len(ru.refs)
+	}
+	badgerRecovered.Add(n)
+	if l.cfg.Logger != nil {
+		l.cfg.Logger.Info("rebuilt the index of the records appended before a crash", "records", n)
 	}
 	return end, torn, nil
 }
