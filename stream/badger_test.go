@@ -649,8 +649,7 @@ func TestBadgerRebuildsIndex(t *testing.T) {
 	// A crash in the middle of a frame: its start is written, the rest is
 	// not. The frames before it are indexed; it and what follows are not.
 	restore()
-	last := lastSegment(t, dir)
-	end := streamEnd(t, dir)
+	last, end := streamEnd(t, dir)
 	f, err := os.OpenFile(last, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -703,21 +702,21 @@ func lastSegment(t *testing.T, dir string) string {
 	return names[len(names)-1]
 }
 
-// streamEnd is where the frames of the last segment file end.
-func streamEnd(t *testing.T, dir string) int64 {
+// streamEnd is where the frames end, found as opening the log finds it,
+// and the file it is in.
+func streamEnd(t *testing.T, dir string) (string, int64) {
 	t.Helper()
-	b, err := os.ReadFile(lastSegment(t, dir))
+	s, err := openSegments(filepath.Join(dir, "segments"), 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var at int64
-	for {
-		r, _, err := decodeFrame(b[at:][:frameHeader+int(binary.BigEndian.Uint32(b[at:])&^placed)])
-		if err != nil || r == nil {
-			return at
-		}
-		at += int64(frameHeader + len(b[at+frameHeader:][:binary.BigEndian.Uint32(b[at:])&^placed]))
+	defer s.close()
+	end, torn, err := s.scan(segRef{seg: slices.Min(slices.Collect(maps.Keys(s.files)))},
+		func(*Record, []byte, segRef) error { return nil })
+	if err != nil || torn {
+		t.Fatalf("the stream before the crash: torn %v, %v", torn, err)
 	}
+	return s.path(end.seg), end.pos
 }
 
 // TestBadgerReadsPastSkipped: a fetch whose records were all skipped (a
