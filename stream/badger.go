@@ -258,7 +258,9 @@ func (l *Badger) recover(from segRef) (segRef, bool, error) {
 			return nil
 		}
 		ru := runs[p]
-		if ru == nil || r.Offset != p.assigned { // a gap: a write that failed
+		// A new entry after a gap (a write that failed) or at the size of
+		// a batch's.
+		if ru == nil || r.Offset != p.assigned || len(ru.refs) == l.cfg.MaxBatch {
 			ru = &run{p: p, first: r.Offset}
 			runs[p] = ru
 			order = append(order, ru)

@@ -539,7 +539,8 @@ func TestBadgerRandomWalk(t *testing.T) {
 // appends are not followed by a stale frame.
 func TestBadgerRebuildsIndex(t *testing.T) {
 	dir := t.TempDir()
-	cfg := BadgerConfig{Dir: dir, SegmentSize: 64 << 10, Topics: Topics{Partitions: 3}}
+	// Small batches: the rebuilt index entries are cut at that size too.
+	cfg := BadgerConfig{Dir: dir, SegmentSize: 64 << 10, MaxBatch: 16, Topics: Topics{Partitions: 3}}
 	open := func() *Badger {
 		t.Helper()
 		l, err := OpenBadger(cfg)
@@ -619,6 +620,9 @@ func TestBadgerRebuildsIndex(t *testing.T) {
 		return l
 	}
 	l = reopen(300)
+	if n := longestRun(t, l); n > cfg.MaxBatch {
+		t.Fatalf("a rebuilt index entry holds %d records, more than a batch's %d", n, cfg.MaxBatch)
+	}
 	check(l, "g1")
 	appendAll(l, 400, 420) // offsets go on after the rebuilt ones
 	check(l, "g2")
@@ -670,6 +674,31 @@ func TestBadgerRebuildsIndex(t *testing.T) {
 	l = open()
 	defer l.Close()
 	check(l, "g6")
+}
+
+// longestRun is the record count of the log's largest index entry.
+func longestRun(t *testing.T, l *Badger) int {
+	t.Helper()
+	longest := 0
+	err := l.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{'d'}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			err := it.Item().Value(func(v []byte) error {
+				refs, err := decodeRun(nil, v)
+				longest = max(longest, len(refs))
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return longest
 }
 
 // copyDir copies the files of directory from into to.
