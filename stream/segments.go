@@ -449,8 +449,10 @@ func (s *segments) scan(from segRef, fn func(r *Record, topic []byte, at segRef)
 		rd := bufio.NewReaderSize(io.NewSectionReader(f, pos, max(fi.Size()-pos, 0)), 1<<20)
 		for {
 			var hdr [frameHeader]byte
-			if _, err := io.ReadFull(rd, hdr[:]); err != nil {
+			if _, err := io.ReadFull(rd, hdr[:]); errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				break // the end of the file: on to the next
+			} else if err != nil {
+				return end, false, err
 			}
 			word := binary.BigEndian.Uint32(hdr[:])
 			if word == 0 {
