@@ -243,8 +243,7 @@ func (l *Badger) loadState() (at segRef, err error) {
 // in several transactions, some of which were synced). It returns where
 // the stream ends and whether it ends in a torn frame.
 func (l *Badger) recover(from segRef) (segRef, bool, error) {
-	runs := map[*partState]*run{}
-	var order []*run
+	var rs runs
 	end, torn, err := l.segs.scan(from, func(r *Record, topic []byte, at segRef) error {
 		ps, err := l.loadTopic(string(topic))
 		if err != nil {
@@ -257,32 +256,23 @@ func (l *Badger) recover(from segRef) (segRef, bool, error) {
 		if r.Offset < p.assigned {
 			return nil
 		}
-		ru := runs[p]
-		// A new entry after a gap (a write that failed) or at the size of
-		// a batch's.
-		if ru == nil || r.Offset != p.assigned || len(ru.refs) == l.cfg.MaxBatch {
-			ru = &run{p: p, first: r.Offset}
-			runs[p] = ru
-			order = append(order, ru)
-		}
-		ru.refs = append(ru.refs, at)
-		ru.bytes += at.n
-		ru.newest = later(ru.newest, r.Time)
+		// Entries no larger than a batch's; a gap is a write that failed.
+		rs.add(p, r.Offset, at, r.Time, l.cfg.MaxBatch)
 		p.assigned = r.Offset + 1
 		return nil
 	})
-	if err != nil || len(order) == 0 {
+	if err != nil || len(rs.order) == 0 {
 		return end, torn, err
 	}
 	wb := l.db.NewWriteBatch()
 	defer wb.Cancel()
-	for _, ru := range order {
+	for _, ru := range rs.order {
 		if err := wb.Set(dataKey(ru.p.prefix, ru.first, ru.newest), encodeRun(ru.refs)); err != nil {
 			return end, torn, err
 		}
 	}
 	l.mu.Lock()
-	for _, ru := range order {
+	for _, ru := range rs.order {
 		ru.p.bytes += ru.bytes
 		ru.p.next = ru.p.assigned
 		if err := wb.Set(ru.p.meta, encodePartMeta(ru.p.assigned, ru.p.bytes)); err != nil {
@@ -298,7 +288,7 @@ func (l *Badger) recover(from segRef) (segRef, bool, error) {
 		return end, torn, err
 	}
 	n := 0
-	for _, ru := range order {
+	for _, ru := range rs.order {
 		n += len(ru.refs)
 	}
 	badgerRecovered.Add(n)
@@ -483,21 +473,10 @@ func (l *Badger) commit(batch []*appendReq) {
 	// batch, which lie side by side unless other partitions' records came
 	// between. Built before the frames go to the syncer, which answers
 	// the appenders: from then on their records are theirs again.
-	runs := map[*partState]*run{}
-	var order []*run
+	var rs runs
 	for i, r := range recs {
-		p := parts[i]
-		ru := runs[p]
-		if ru == nil {
-			ru = &run{p: p, first: r.Offset}
-			runs[p] = ru
-			order = append(order, ru)
-		}
-		ru.refs = append(ru.refs, refs[i])
-		ru.bytes += refs[i].n
-		ru.newest = later(ru.newest, r.Time)
+		rs.add(parts[i], r.Offset, refs[i], r.Time, 0)
 	}
-	n := len(recs)
 	c.pending.Add(1)
 	l.toSync <- c
 
@@ -529,7 +508,7 @@ func (l *Badger) commit(batch []*appendReq) {
 		return nil
 	}
 	err = func() error {
-		for _, ru := range order {
+		for _, ru := range rs.order {
 			key, val := dataKey(ru.p.prefix, ru.first, ru.newest), encodeRun(ru.refs)
 			err := txn.Set(key, val)
 			if errors.Is(err, badger.ErrTxnTooBig) {
@@ -552,7 +531,7 @@ func (l *Badger) commit(batch []*appendReq) {
 		c.fail(l.indexed(err))
 	}
 	badgerCommits.Inc()
-	badgerRecords.Add(n)
+	badgerRecords.Add(len(recs))
 	for _, ref := range refs {
 		badgerBytes.Add(int(ref.n) - frameHeader)
 	}
@@ -578,6 +557,31 @@ type run struct {
 	newest time.Time // time of the newest record, for retention by age
 	refs   []segRef
 	bytes  int64
+}
+
+// runs gathers records into index entries, in the order their
+// partitions come.
+type runs struct {
+	last  map[*partState]*run
+	order []*run
+}
+
+// add puts the record at offset off of p, whose frame is at, into p's
+// last run, or a new one after a gap in the offsets or at max records
+// (0: no limit).
+func (rs *runs) add(p *partState, off int64, at segRef, t time.Time, max int) {
+	ru := rs.last[p]
+	if ru == nil || off != ru.first+int64(len(ru.refs)) || len(ru.refs) == max {
+		if rs.last == nil {
+			rs.last = map[*partState]*run{}
+		}
+		ru = &run{p: p, first: off}
+		rs.last[p] = ru
+		rs.order = append(rs.order, ru)
+	}
+	ru.refs = append(ru.refs, at)
+	ru.bytes += at.n
+	ru.newest = later(ru.newest, t)
 }
 
 // syncLoop syncs the segment files written by every batch waiting for it,
