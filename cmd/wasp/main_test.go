@@ -286,16 +286,7 @@ func TestKillLosesNoAcknowledgedWebhook(t *testing.T) {
 
 	// wasp starts again on the same data and takes webhooks.
 	p := startWasp(t, kv)
-	body := webhookBody(numbers[0], "wamid.kill.after")
-	req, _ := http.NewRequest("POST", "http://"+p.webhook+"/webhook", bytes.NewReader(body))
-	req.Header.Set("X-Hub-Signature-256", ingest.Sign("s3cret", body))
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err == nil {
-		resp.Body.Close()
-	}
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("after restart a webhook was not acknowledged: %v %v\n%s", err, resp, output(p))
-	}
+	postSigned(t, p, "s3cret", webhookBody(numbers[0], "wamid.kill.after"))
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	if err := p.cmd.Wait(); err != nil {
 		t.Fatalf("graceful stop: %v\n%s", err, p.out)
@@ -488,14 +479,15 @@ func (g *graphRecorder) requests() []recorded {
 	return append([]recorded(nil), g.reqs...)
 }
 
-// postSigned posts a signed webhook to a running wasp and checks the 200.
+// postSigned posts a signed webhook to a running wasp and checks the 200;
+// if it is refused, the failure shows wasp's output.
 func postSigned(t *testing.T, p *proc, secret string, body []byte) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", "http://"+p.webhook+"/webhook", bytes.NewReader(body))
 	req.Header.Set("X-Hub-Signature-256", ingest.Sign(secret, body))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("webhook: %v %v", resp, err)
+		t.Fatalf("webhook: %v %v\n%s", resp, err, output(p))
 	}
 	resp.Body.Close()
 }
