@@ -503,7 +503,12 @@ func (l *Badger) commit(batch []*appendReq) {
 		}
 		inTxn = inTxn[:0]
 		c.pending.Add(1)
-		txn.CommitWith(func(err error) { l.synced(c, l.indexed(err)) })
+		if h := testHookIndexWrite; h != nil && h() != nil {
+			txn.Discard() // as if Badger lost it
+			l.synced(c, l.indexed(h()))
+		} else {
+			txn.CommitWith(func(err error) { l.synced(c, l.indexed(err)) })
+		}
 		txn = l.db.NewTransaction(true)
 		return nil
 	}
@@ -536,6 +541,11 @@ func (l *Badger) commit(batch []*appendReq) {
 		badgerBytes.Add(int(ref.n) - frameHeader)
 	}
 }
+
+// testHookIndexWrite, set by tests before a log is opened, makes an index
+// write fail when it returns an error: Badger's writes cannot be made to
+// fail from outside.
+var testHookIndexWrite func() error
 
 // indexed handles the outcome of an index write. Its frames may have been
 // answered already: the log takes no more appends (whose index would go

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -790,5 +791,68 @@ func TestDecodeFrameWithoutPlace(t *testing.T) {
 	got, topic, err := decodeFrame(append(frame, body...))
 	if err != nil || topic != nil || string(got.Value) != "old" || string(got.Key) != "k" || !got.Time.Equal(r.Time) {
 		t.Fatalf("got %+v, topic %q, %v", got, topic, err)
+	}
+}
+
+// TestBadgerIndexWriteFails: an index write that fails leaves its record
+// unseen; the log takes no more appends and says why, and the next open
+// rebuilds the lost entry from the frame.
+func TestBadgerIndexWriteFails(t *testing.T) {
+	var fail atomic.Bool
+	testHookIndexWrite = func() error {
+		if fail.Load() {
+			return errors.New("disk gone")
+		}
+		return nil
+	}
+	defer func() { testHookIndexWrite = nil }()
+	cfg := BadgerConfig{Dir: t.TempDir(), Topics: Topics{Partitions: 1}}
+	l, err := OpenBadger(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Append(ctxT(t), rec(testTopic, "k", "before")); err != nil {
+		t.Fatal(err)
+	}
+	c := mustConsume(t, l, "g", testTopic)
+	if rs := readN(t, c, 1); string(rs[0].Value) != "before" { // its index is written
+		t.Fatalf("read %q, want before", rs[0].Value)
+	}
+	fail.Store(true)
+	// Answered nil if its frame was synced before the index failed, else
+	// the index's error; either way the frame is written and synced.
+	if err := l.Append(ctxT(t), rec(testTopic, "k", "unindexed")); err != nil && !strings.Contains(err.Error(), "disk gone") {
+		t.Fatalf("the append whose index failed: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for l.Ping(ctxT(t)) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("Ping still answers nil after a failed index write")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	fail.Store(false)
+	err = l.Append(ctxT(t), rec(testTopic, "k", "refused"))
+	if err == nil || !strings.Contains(err.Error(), "disk gone") || !strings.Contains(err.Error(), "restart") {
+		t.Fatalf("append after a failed index write: %v; want refused, saying why and what to do", err)
+	}
+	expectNothing(t, c) // its index entry is lost until the restart
+	l.Close()
+
+	if l, err = OpenBadger(cfg); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Ping(ctxT(t)); err != nil {
+		t.Fatalf("Ping after the restart: %v", err)
+	}
+	if err := l.Append(ctxT(t), rec(testTopic, "k", "after")); err != nil {
+		t.Fatal(err)
+	}
+	rs := readN(t, mustConsume(t, l, "g2", testTopic), 3)
+	for i, want := range []string{"before", "unindexed", "after"} {
+		if string(rs[i].Value) != want || rs[i].Offset != int64(i) {
+			t.Fatalf("record %d: %q at offset %d, want %q at %d", i, rs[i].Value, rs[i].Offset, want, i)
+		}
 	}
 }
