@@ -292,6 +292,15 @@ func (l *Loader) loadedOffsets(ctx context.Context) (map[int32]int64, error) {
 	return loaded, nil
 }
 
+// insertSettings run the materialized views of events (five, in
+// schemas/sql) side by side, a thread each, instead of one after the
+// other on the insert's thread. max_threads bounds those threads; its
+// default, the server's physical cores, is 1 on a small virtual machine.
+// With the loader and the server sharing 2 cores, inserts alone went from
+// 257,000–269,000 to 268,000–294,000 rows/s; a server with cores of its
+// own gains more.
+var insertSettings = clickhouse.Settings{"parallel_view_processing": 1, "max_threads": 5}
+
 // blockRows is the size of the blocks an insert is sent in.
 const blockRows = 4 << 10
 
@@ -324,7 +333,7 @@ func (l *Loader) insertRows(ctx context.Context, t *loadTable, rows []*eventRow,
 		return nil
 	}
 	qid := fmt.Sprintf("%s%d-%s", l.queryIDPrefix(), time.Now().UnixNano(), t.name)
-	ins, err := l.conn.PrepareBatch(clickhouse.Context(ctx, clickhouse.WithQueryID(qid)), t.insert)
+	ins, err := l.conn.PrepareBatch(clickhouse.Context(ctx, clickhouse.WithQueryID(qid), clickhouse.WithSettings(insertSettings)), t.insert)
 	if err != nil {
 		return fmt.Errorf("cannot prepare the insert into %s: %w", t.name, err)
 	}
