@@ -503,9 +503,13 @@ func (l *Badger) commit(batch []*appendReq) {
 		}
 		inTxn = inTxn[:0]
 		c.pending.Add(1)
-		if h := testHookIndexWrite; h != nil && h() != nil {
+		var fault error
+		if testHookIndexWrite != nil {
+			fault = testHookIndexWrite()
+		}
+		if fault != nil {
 			txn.Discard() // as if Badger lost it
-			l.synced(c, l.indexed(h()))
+			l.synced(c, l.indexed(fault))
 		} else {
 			txn.CommitWith(func(err error) { l.synced(c, l.indexed(err)) })
 		}
