@@ -1,9 +1,13 @@
 package analytics
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -21,7 +25,10 @@ import (
 // loader-µs/row (this process) and server-µs/row (the server's query
 // threads; its background merges are not counted). Their sum bounds the
 // rows/s that the cores can give, and varies less than rows/s on a
-// shared machine.
+// shared machine. When the server runs on this machine (one process
+// named clickhouse-server), server-process-µs/row is its whole CPU time
+// per row: the query threads and the background merges of the parts the
+// inserts wrote.
 //
 // Two sets of events: the tests' (customers=500, wamids that sort almost
 // in their order), and one closer to a busy number's (a customer every
@@ -56,24 +63,75 @@ func benchLoader(b *testing.B, customers int) {
 		}
 		appendEvents(b, l, es)
 	}
-	var elapsed, loaderCPU, serverCPU time.Duration
+	var elapsed, loaderCPU, serverCPU, serverProcCPU time.Duration
+	serverPID := localServerPID()
 	for i := range b.N {
 		b.StopTimer()
 		db := newTestDB(b)
 		b.StartTimer()
-		start, cpu0, server0 := time.Now(), processCPU(b), db.serverCPU(b)
+		start, cpu0, server0, proc0 := time.Now(), processCPU(b), db.serverCPU(b), pidCPU(serverPID)
 		stop := runLoader(b, LoaderConfig{Addr: db.addr, Database: db.name, Group: fmt.Sprint("bench", i)}, l)
 		db.waitLoaded(b, 5*time.Minute, n)
 		elapsed += time.Since(start)
 		loaderCPU += processCPU(b) - cpu0
 		serverCPU += db.serverCPU(b) - server0
+		serverProcCPU += pidCPU(serverPID) - proc0
 		stop()
 	}
 	rows := float64(n * b.N)
 	b.ReportMetric(rows/elapsed.Seconds(), "rows/s")
 	b.ReportMetric(float64(loaderCPU.Microseconds())/rows, "loader-µs/row")
 	b.ReportMetric(float64(serverCPU.Microseconds())/rows, "server-µs/row")
+	if serverPID != 0 {
+		b.ReportMetric(float64(serverProcCPU.Microseconds())/rows, "server-process-µs/row")
+	}
 }
+
+// localServerPID is the process id of the one clickhouse-server running
+// on this machine, or 0 when there is none or several.
+func localServerPID() int {
+	dirs, _ := os.ReadDir("/proc")
+	found := 0
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		// comm holds the first 15 bytes of the name.
+		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(comm)) == "clickhouse-serv" {
+			if found != 0 {
+				return 0
+			}
+			found = pid
+		}
+	}
+	return found
+}
+
+// pidCPU is the CPU time process pid used so far, every thread's; 0 for
+// pid 0 or a process gone.
+func pidCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields 14 and 15 (utime, stime, in clock ticks) come after the
+	// command, which is in parentheses and may hold spaces.
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(fields) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, the unit of /proc/pid/stat's times: 100 on
+// Linux whatever the kernel's own tick.
+const clockTicks = 100
 
 // processCPU is the CPU time this process used so far.
 func processCPU(t testing.TB) time.Duration {
