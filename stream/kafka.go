@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +18,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"wasp/internal/logs"
 )
 
 // KafkaConfig configures the cluster log. The zero value works apart from
@@ -47,10 +51,20 @@ type KafkaConfig struct {
 	Compression string
 	// SessionTimeout is how long the group coordinator waits for a
 	// consumer's heartbeat before it gives the consumer's partitions to
-	// others: after a crash, the restarted process waits this long for
-	// them. Zero means franz-go's default, 45s; the brokers allow 6s to 5m
+	// others: after a crash, the others wait this long for them (or 10s,
+	// if longer, after a crash while the group rebalanced), and so does a
+	// restarted process without InstanceID. Zero means franz-go's
+	// defaults, 45s (60s for a rebalance); the brokers allow 6s to 5m
 	// unless configured otherwise (group.min/max.session.timeout.ms).
 	SessionTimeout time.Duration
+	// InstanceID, when set, makes the consumers static members of their
+	// groups (Kafka's KIP-345): a process started again with the same id
+	// takes back its partitions at once, where a new member waits for the
+	// dead one's session to time out (and the group waits for a member
+	// killed while it joined). It must be unique to the process among the
+	// group's members; wasp keeps one in its data directory. A consumer
+	// closed leaves its group, so that its partitions move at once.
+	InstanceID string
 	// DeliveryTimeout bounds how long a record may wait to be acknowledged
 	// once it has been handed to the producer, including records of an
 	// Append whose ctx ended first, and how long Close waits for them. Zero
@@ -111,6 +125,7 @@ var (
 	kafkaAppendSecs  = metrics.NewHistogram(`wasp_stream_append_duration_seconds{log="kafka"}`)
 	kafkaErrors      = metrics.NewCounter(`wasp_stream_append_errors_total{log="kafka"}`)
 	kafkaRevocations = metrics.NewCounter(`wasp_stream_revoked_partitions_total{log="kafka"}`)
+	kafkaFetchErrors = metrics.NewCounter(`wasp_stream_fetch_errors_total{log="kafka"}`)
 )
 
 // keyPartitioner puts a record on partitionFor(key): Kafka's default
@@ -392,7 +407,7 @@ func (k *Kafka) Consume(group string, topics ...string) (Consumer, error) {
 			return nil, err
 		}
 	}
-	c := &kafkaConsumer{group: group, log: k.log, k: k}
+	c := &kafkaConsumer{group: group, log: k.log, k: k, warned: logs.Throttle{Every: time.Minute}}
 	opts := append(k.clientOpts(),
 		kgo.ConsumerGroup(group),
 		kgo.ConsumeTopics(topics...),
@@ -402,9 +417,19 @@ func (k *Kafka) Consume(group string, topics ...string) (Consumer, error) {
 		kgo.OnPartitionsRevoked(c.revoked),
 		kgo.OnPartitionsLost(c.lost),
 	)
+	if id := k.cfg.InstanceID; id != "" {
+		opts = append(opts, kgo.InstanceID(id))
+	}
 	if st := k.cfg.SessionTimeout; st > 0 {
-		// Heartbeats at most a third of the session apart, as Kafka advises.
-		opts = append(opts, kgo.SessionTimeout(st), kgo.HeartbeatInterval(min(3*time.Second, st/3)))
+		// Heartbeats at most a third of the session apart, as Kafka
+		// advises. A rebalance waits for every member to join again, up to
+		// the rebalance timeout (60s by default), however short the
+		// session: a process killed while it joined would hold its groups
+		// that long. Members here join again at once (nothing blocks in
+		// the revoke callback), so the session's length, or 10s, is
+		// plenty.
+		opts = append(opts, kgo.SessionTimeout(st), kgo.HeartbeatInterval(min(3*time.Second, st/3)),
+			kgo.RebalanceTimeout(max(st, 10*time.Second)))
 	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -469,6 +494,7 @@ type kafkaConsumer struct {
 	cl     *kgo.Client
 	group  string
 	log    *slog.Logger
+	warned logs.Throttle // transient fetch errors, logged once a minute
 	closed atomic.Bool
 }
 
@@ -497,10 +523,11 @@ func (c *kafkaConsumer) Fetch(ctx context.Context, max int) ([]*Record, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		var failed error
+		var failed, passing error
 		fs.EachError(func(topic string, p int32, err error) {
 			var loss *kgo.ErrDataLoss
-			if errors.As(err, &loss) {
+			switch {
+			case errors.As(err, &loss):
 				// The broker lost records (an unclean leader election, or
 				// a leader that came back with less): the client already
 				// resumed at the new end. Consumers deduplicate what comes
@@ -509,18 +536,48 @@ func (c *kafkaConsumer) Fetch(ctx context.Context, max int) ([]*Record, error) {
 					c.log.Warn("kafka reports lost records; consuming on from where the broker resumed",
 						"group", c.group, "topic", topic, "partition", p, "err", err)
 				}
-				return
-			}
-			if failed == nil {
+			case transient(err):
+				passing = err
+			case failed == nil:
 				failed = err
 			}
 		})
 		if failed != nil {
 			return nil, fmt.Errorf("cannot fetch for group %q: %w", c.group, failed)
 		}
+		if passing != nil {
+			// The client joins its group again and retries its requests
+			// by itself: wait, then poll again.
+			kafkaFetchErrors.Inc()
+			if c.log != nil && c.warned.Allow() {
+				c.log.Warn("kafka consumer cannot fetch for now; retrying", "group", c.group, "err", passing)
+			}
+			t := time.NewTimer(fetchRetryDelay)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil, ctx.Err()
+			}
+		}
 		// An empty poll without an error, as around a rebalance, or one
-		// that only reported lost records: poll again.
+		// that only reported lost records or an error that passes: poll
+		// again.
 	}
+}
+
+// fetchRetryDelay is the wait before polling again after an error that
+// passes by itself.
+const fetchRetryDelay = 500 * time.Millisecond
+
+// transient reports whether a fetch error passes by itself: the group's
+// session was lost or could not be joined (a broker restarting, a request
+// that timed out during a rebalance), which the client mends on its own,
+// or a retriable broker or network error.
+func transient(err error) bool {
+	var session *kgo.ErrGroupSession
+	var netErr net.Error
+	return errors.As(err, &session) || kerr.IsRetriable(err) || errors.As(err, &netErr) || errors.Is(err, io.EOF)
 }
 
 // toRecords converts the n records of fs. Keys and values are the client's
@@ -607,6 +664,16 @@ func (c *kafkaConsumer) Close() error {
 	defer cancel()
 	err := c.cl.LeaveGroupContext(ctx)
 	c.cl.Close()
+	if id := c.k.cfg.InstanceID; id != "" && (err == nil || errors.Is(err, kgo.ErrClientClosed)) {
+		// A static member's client does not leave by itself; the log's
+		// own client says it has, once this one can no longer join again.
+		var resps kadm.LeaveGroupResponses
+		if resps, err = c.k.adm.LeaveGroup(ctx, kadm.LeaveGroup(c.group).InstanceIDs(id).Reason("consumer closed")); err == nil {
+			if err = resps.Error(); errors.Is(err, kerr.UnknownMemberID) {
+				err = nil // it never joined, or a rebalance already dropped it
+			}
+		}
+	}
 	if err != nil && !errors.Is(err, kgo.ErrClientClosed) {
 		return fmt.Errorf("cannot leave group %q: %w", c.group, err)
 	}

@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // kafkaBackend runs a one-broker kfake cluster that keeps its data in a
@@ -51,7 +54,8 @@ func (b *kafkaBackend) start(t testing.TB) {
 
 func (b *kafkaBackend) open(t *testing.T, topics Topics) Log {
 	t.Helper()
-	return b.openConfig(t, KafkaConfig{Topics: topics})
+	// Static membership, as wasp runs it.
+	return b.openConfig(t, KafkaConfig{Topics: topics, InstanceID: "wasp-conformance"})
 }
 
 func (b *kafkaBackend) openConfig(t testing.TB, cfg KafkaConfig) *Kafka {
@@ -235,4 +239,117 @@ func TestKafkaRebalance(t *testing.T) {
 		}
 	}
 	expectNothing(t, c2)
+}
+
+// TestKafkaConsumerRidesOutGroupErrors: a consumer whose group cannot be
+// joined for a while (here the broker drops its first JoinGroup
+// connections, as one restarting or timing out during a rebalance does)
+// keeps polling while the client joins again, and gets its records.
+func TestKafkaConsumerRidesOutGroupErrors(t *testing.T) {
+	b := newKafkaBackend(t).(*kafkaBackend)
+	l := b.open(t, Topics{Partitions: 2})
+	if err := l.Append(ctxT(t), rec(testTopic, "k", "v")); err != nil {
+		t.Fatal(err)
+	}
+	var dropped atomic.Int32
+	b.cluster.ControlKey(int16(kmsg.JoinGroup), func(kmsg.Request) (kmsg.Response, error, bool) {
+		if dropped.Add(1) > 3 {
+			return nil, nil, false
+		}
+		b.cluster.KeepControl()
+		return nil, errors.New("dropped"), true
+	})
+	before := kafkaFetchErrors.Get()
+	c := mustConsume(t, l, "g", testTopic)
+	rs := readN(t, c, 1)
+	if string(rs[0].Value) != "v" {
+		t.Fatalf("read %q, want v", rs[0].Value)
+	}
+	if dropped.Load() <= 3 {
+		t.Fatalf("%d JoinGroup requests seen; the test meant to drop 3", dropped.Load())
+	}
+	if kafkaFetchErrors.Get() == before {
+		t.Fatal("no fetch error counted: the dropped joins never reached the consumer")
+	}
+}
+
+// TestKafkaStaticMemberTakesBack: a process killed and started again with
+// the same InstanceID gets its partitions back at once, not after the
+// dead member's session (6s here, the brokers' least) times out; without
+// the id it waits.
+func TestKafkaStaticMemberTakesBack(t *testing.T) {
+	for _, static := range []bool{true, false} {
+		t.Run(fmt.Sprintf("static=%v", static), func(t *testing.T) {
+			b := newKafkaBackend(t).(*kafkaBackend)
+			cfg := KafkaConfig{Topics: Topics{Partitions: 4}, SessionTimeout: 6 * time.Second}
+			if static {
+				cfg.InstanceID = "wasp-test-instance"
+			}
+			first := b.openConfig(t, cfg)
+			for i := range 8 {
+				if err := first.Append(ctxT(t), rec(testTopic, strconv.Itoa(i), "before")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c := mustConsume(t, first, "g", testTopic)
+			readN(t, c, 8)
+			// Killed: its client stops without a word to the broker (a
+			// dynamic member's client leaves the group when closed: the
+			// broker loses that request).
+			var killing atomic.Bool
+			killing.Store(true)
+			b.cluster.ControlKey(int16(kmsg.LeaveGroup), func(kmsg.Request) (kmsg.Response, error, bool) {
+				if !killing.Load() {
+					return nil, nil, false
+				}
+				b.cluster.KeepControl()
+				return nil, errors.New("lost"), true
+			})
+			kc := c.(*kafkaConsumer)
+			kc.closed.Store(true)
+			first.mu.Lock()
+			delete(first.consumers, kc)
+			first.mu.Unlock()
+			kc.cl.Close()
+			killing.Store(false)
+			if static {
+				// A static member's client says nothing when it closes;
+				// the dead member stays in the group with its partitions.
+				if g := describeGroup(t, first, "g"); len(g.Members) != 1 {
+					t.Fatalf("group has %d members after the kill, want the dead one", len(g.Members))
+				}
+			}
+
+			second := b.openConfig(t, cfg)
+			start := time.Now()
+			c2 := mustConsume(t, second, "g", testTopic)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			var got int
+			for got < 8 {
+				rs, err := c2.Fetch(ctx, 100)
+				if err != nil {
+					t.Fatalf("fetch after %d records: %v", got, err)
+				}
+				got += len(rs)
+			}
+			took := time.Since(start)
+			switch {
+			case static && took > 2*time.Second:
+				t.Fatalf("the restarted static member read its partitions after %v; want at once, not after the 6s session", took)
+			case !static && took < 3*time.Second: // its last heartbeat was at most 2s before the kill
+				t.Fatalf("a dynamic member read the dead one's partitions after %v, before its 6s session ended: the test shows nothing", took)
+			}
+			t.Logf("read again after %v", took.Round(time.Millisecond))
+		})
+	}
+}
+
+func describeGroup(t *testing.T, k *Kafka, group string) kadm.DescribedGroup {
+	t.Helper()
+	gs, err := k.adm.DescribeGroups(ctxT(t), group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gs[group]
 }

@@ -124,7 +124,8 @@ type KafkaConfig struct {
 	Brokers           []string `yaml:"brokers"`
 	ReplicationFactor int16    `yaml:"replication_factor"`
 	// SessionTimeout is how long a crashed process's partitions stay with
-	// it before a restarted one gets them; zero means 45s.
+	// it before the other processes get them (restarted on its data
+	// directory, it takes them back at once); zero means 45s.
 	SessionTimeout time.Duration `yaml:"session_timeout"`
 }
 

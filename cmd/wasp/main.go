@@ -7,12 +7,15 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -342,6 +345,55 @@ func (c *Config) senderConfig(logger *slog.Logger) sender.Config {
 	}
 }
 
+// kafkaInstanceID is the id this data directory's process has among the
+// members of its Kafka consumer groups (stream.KafkaConfig.InstanceID),
+// made on first use and kept in the directory: a process started again
+// on it takes back its partitions at once. Two processes never share a
+// data directory (their stores lock it), so the id is theirs alone.
+func kafkaInstanceID(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "kafka-instance-id")
+	fail := func(err error) (string, error) {
+		return "", fmt.Errorf("cannot keep the Kafka group instance id in %s (is WASP_DATA_DIR=%s writable?): %w", path, dataDir, err)
+	}
+	switch b, err := os.ReadFile(path); {
+	case err == nil && len(bytes.TrimSpace(b)) > 0:
+		return string(bytes.TrimSpace(b)), nil
+	case err == nil:
+		return fail(errors.New("the file is empty; remove it and a new id is made"))
+	case !errors.Is(err, fs.ErrNotExist):
+		return fail(err)
+	}
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return fail(err)
+	}
+	id := "wasp-" + rand.Text()[:16]
+	// Written whole, then linked into place: a process starting beside
+	// this one reads either no file or all of it, and the first id kept
+	// is the one both use.
+	tmp, err := os.CreateTemp(dataDir, ".kafka-instance-id-*")
+	if err != nil {
+		return fail(err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.WriteString(id + "\n")
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Link(tmp.Name(), path)
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return kafkaInstanceID(dataDir)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	return id, nil
+}
+
 // openLog opens the embedded log, or the Kafka log when brokers are set.
 func openLog(ctx context.Context, cfg *Config, logger *slog.Logger) (stream.Log, error) {
 	topics := stream.Topics{
@@ -350,6 +402,10 @@ func openLog(ctx context.Context, cfg *Config, logger *slog.Logger) (stream.Log,
 		RetentionBytes: int64(cfg.Log.RetentionBytes),
 	}
 	if len(cfg.Kafka.Brokers) > 0 {
+		id, err := kafkaInstanceID(cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		l, err := stream.NewKafka(cctx, stream.KafkaConfig{
@@ -357,6 +413,7 @@ func openLog(ctx context.Context, cfg *Config, logger *slog.Logger) (stream.Log,
 			Topics:            topics,
 			ReplicationFactor: cfg.Kafka.ReplicationFactor,
 			SessionTimeout:    cfg.Kafka.SessionTimeout,
+			InstanceID:        id,
 			Logger:            logger.With("component", "kafka"),
 		})
 		if err != nil {

@@ -391,12 +391,12 @@ func TestReliabilityKillPipeline(t *testing.T) {
 			}
 			pc := pipelineConfig{kafka: mode == "kafka", rate: rate, statuses: true}
 			if pc.kafka {
-				// A dead process's group members hold their partitions for
-				// the session timeout before the restarted process gets
-				// them: a settle delay shorter than that must not resend
-				// the sends that were in flight before their status
-				// webhooks are read (the sender waits for its settle
-				// consumer to catch up).
+				// The restarted process takes back its partitions at once
+				// (static group members); a kill while a group rebalanced
+				// holds it for the session timeout at most. A settle
+				// delay shorter than that must not resend the sends that
+				// were in flight before their status webhooks are read
+				// (the sender waits for its settle consumer to catch up).
 				pc.yaml = "kafka:\n  session_timeout: 6s\n"
 				kills = max(kills-1, 2)
 			}
@@ -416,6 +416,13 @@ func TestReliabilityKillPipeline(t *testing.T) {
 				t.Logf("kill %d at %v: %d inbound acknowledged, %d sends accepted so far",
 					i+1, time.Since(start).Round(time.Millisecond), len(pl.hooks.acked()), len(pl.sim.Sends()))
 				pl.start()
+			}
+			// Restarts take a moment: let traffic go on after the last
+			// until there is enough to count.
+			for deadline := time.Now().Add(60 * time.Second); len(pl.hooks.acked()) < 60; time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("only %d inbound messages acknowledged after a minute:\n%s", len(pl.hooks.acked()), output(pl.p))
+				}
 			}
 			pl.quiesce(90*time.Second, pl.allAnswered)
 			n := pl.answeredOnce()
