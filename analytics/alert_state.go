@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"wasp/internal/files"
 )
 
 // alertCheckpoint is what AlertConfig.StatePath keeps: the rules' states
@@ -97,24 +99,15 @@ func writeAtomically(path string, v any) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".alerts-*")
+	tmp, err := files.WriteTemp(filepath.Dir(path), ".alerts-*", b)
 	if err != nil {
 		return err
 	}
-	_, err = tmp.Write(b)
-	if err == nil {
-		err = tmp.Sync()
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
 	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
+	return nil
 }
 
 // loadState reads the checkpoint a previous run saved, if any. The

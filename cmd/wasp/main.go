@@ -28,6 +28,7 @@ import (
 	"wasp/analytics"
 	"wasp/bench/sim"
 	"wasp/ingest"
+	"wasp/internal/files"
 	"wasp/processor"
 	"wasp/processor/bot"
 	"wasp/schemas"
@@ -348,8 +349,13 @@ func (c *Config) senderConfig(logger *slog.Logger) sender.Config {
 // kafkaInstanceID is the id this data directory's process has among the
 // members of its Kafka consumer groups (stream.KafkaConfig.InstanceID),
 // made on first use and kept in the directory: a process started again
-// on it takes back its partitions at once. Two processes never share a
-// data directory (their stores lock it), so the id is theirs alone.
+// on it takes back its partitions at once. An id need only be unique
+// within each group: processes that share a directory (say `wasp
+// process` and `wasp send`) consume different groups, and two that run
+// the same stage cannot share one (its store there is locked). The one
+// exception is the dead-letter reader of `wasp dlq` and of the API: two
+// reading at the same moment fence each other, as before they split the
+// topic between them.
 func kafkaInstanceID(dataDir string) (string, error) {
 	path := filepath.Join(dataDir, "kafka-instance-id")
 	fail := func(err error) (string, error) {
@@ -370,21 +376,12 @@ func kafkaInstanceID(dataDir string) (string, error) {
 	// Written whole, then linked into place: a process starting beside
 	// this one reads either no file or all of it, and the first id kept
 	// is the one both use.
-	tmp, err := os.CreateTemp(dataDir, ".kafka-instance-id-*")
+	tmp, err := files.WriteTemp(dataDir, ".kafka-instance-id-*", []byte(id+"\n"))
 	if err != nil {
 		return fail(err)
 	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.WriteString(id + "\n")
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Link(tmp.Name(), path)
-	}
+	defer os.Remove(tmp)
+	err = os.Link(tmp, path)
 	if errors.Is(err, fs.ErrExist) {
 		return kafkaInstanceID(dataDir)
 	}
