@@ -348,21 +348,29 @@ func TestBadgerReadsPerRecordIndex(t *testing.T) {
 	}
 }
 
-// indexEntries counts the embedded log's index entries.
-func indexEntries(t *testing.T, l *Badger) int {
+// eachIndexEntry calls f with every index entry of the embedded log.
+func eachIndexEntry(t *testing.T, l *Badger, f func(*badger.Item) error) {
 	t.Helper()
-	n := 0
 	err := l.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{'d'}})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			n++
+			if err := f(it.Item()); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// indexEntries counts the embedded log's index entries.
+func indexEntries(t *testing.T, l *Badger) int {
+	t.Helper()
+	n := 0
+	eachIndexEntry(t, l, func(*badger.Item) error { n++; return nil })
 	return n
 }
 
@@ -681,24 +689,13 @@ func TestBadgerRebuildsIndex(t *testing.T) {
 func longestRun(t *testing.T, l *Badger) int {
 	t.Helper()
 	longest := 0
-	err := l.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{'d'}})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			err := it.Item().Value(func(v []byte) error {
-				refs, err := decodeRun(nil, v)
-				longest = max(longest, len(refs))
-				return err
-			})
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+	eachIndexEntry(t, l, func(item *badger.Item) error {
+		return item.Value(func(v []byte) error {
+			refs, err := decodeRun(nil, v)
+			longest = max(longest, len(refs))
+			return err
+		})
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return longest
 }
 
