@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -203,7 +204,7 @@ Usage:
   wasp dlq replay ID
 
 Flags (all commands):
-  --admin URL   the admin listener (default http://$WASP_ADMIN_LISTEN, 127.0.0.1:9090)
+  --admin ADDR  the admin listener, host:port or URL (default $WASP_ADMIN_LISTEN, 127.0.0.1:9090)
   --config FILE the YAML configuration, for admin_listen and api_token
 
 WASP_API_TOKEN is sent as the bearer token. A replayed webhook goes back to
@@ -245,12 +246,24 @@ func runDLQ(args []string, getenv func(string) string, stdout, stderr io.Writer)
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	base := strings.TrimSuffix(*admin, "/")
+	base := *admin
 	if base == "" {
-		base = "http://" + displayAddr(cfg.AdminListen)
+		base = displayAddr(cfg.AdminListen)
+	}
+	if !strings.Contains(base, "://") {
+		base = "http://" + base // host:port, as WASP_ADMIN_LISTEN
+	}
+	base = strings.TrimSuffix(base, "/")
+	if u, err := url.Parse(base); err != nil || u.Host == "" {
+		fmt.Fprintf(stderr, "wasp dlq %s: --admin %q is not the admin listener's address: give host:port or a URL, e.g. 127.0.0.1:9090\n", cmd, *admin)
+		return 2
 	}
 	call := func(method, path string) (map[string]any, int) {
-		req, _ := http.NewRequest(method, base+path, nil)
+		req, err := http.NewRequest(method, base+path, nil)
+		if err != nil {
+			fmt.Fprintf(stderr, "wasp dlq %s: %v\n", cmd, err)
+			return nil, 2
+		}
 		if cfg.APIToken != "" {
 			req.Header.Set("Authorization", "Bearer "+cfg.APIToken)
 		}

@@ -58,6 +58,15 @@ func TestDLQThroughTheBinary(t *testing.T) {
 	if out, code := dlq("list"); code != 0 || !strings.Contains(out, reply.ID) || !strings.Contains(out, "2 shown of 2") {
 		t.Errorf("wasp dlq list: exit %d:\n%s", code, out)
 	}
+	// --admin takes the listener as WASP_ADMIN_LISTEN has it, or a URL.
+	for _, admin := range []string{p.admin, "http://" + p.admin + "/"} {
+		if out, code := dlq("list", "--admin", admin); code != 0 || !strings.Contains(out, "2 shown of 2") {
+			t.Errorf("wasp dlq list --admin %s: exit %d:\n%s", admin, code, out)
+		}
+	}
+	if out, code := dlq("list", "--admin", "http://"); code != 2 || !strings.Contains(out, "host:port") {
+		t.Errorf("wasp dlq list --admin http://: exit %d, want 2 and what to give:\n%s", code, out)
+	}
 	if out, code := dlq("show", reply.ID); code != 0 || !strings.Contains(out, `"message"`) {
 		t.Errorf("wasp dlq show %s: exit %d, want the command:\n%s", reply.ID, code, out)
 	}
