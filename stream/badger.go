@@ -786,6 +786,10 @@ func (l *Badger) Consume(group string, topics ...string) (Consumer, error) {
 		for i, p := range ps {
 			cp := &consumerPart{topic: topic, index: int32(i), state: p,
 				commitKey: commitKey(group, topic, int32(i))}
+			if group == "" {
+				c.parts = append(c.parts, cp)
+				continue
+			}
 			err := l.db.View(func(txn *badger.Txn) error {
 				item, err := txn.Get(cp.commitKey)
 				if errors.Is(err, badger.ErrKeyNotFound) {
@@ -809,6 +813,36 @@ func (l *Badger) Consume(group string, topics ...string) (Consumer, error) {
 		}
 	}
 	return c, nil
+}
+
+// Bounds implements Log.
+func (l *Badger) Bounds(ctx context.Context, topic string) ([]Bound, error) {
+	l.mu.Lock()
+	ps, ok := l.parts[topic]
+	l.mu.Unlock()
+	if !ok {
+		return nil, nil // never written
+	}
+	out := make([]Bound, len(ps))
+	err := l.db.View(func(txn *badger.Txn) error {
+		for i, p := range ps {
+			l.mu.Lock()
+			end := p.next
+			l.mu.Unlock()
+			out[i] = Bound{Partition: int32(i), Start: end, End: end}
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: p.prefix})
+			if it.Rewind(); it.Valid() {
+				first, _ := parseDataKey(it.Item().Key(), len(p.prefix))
+				out[i].Start = min(first, end)
+			}
+			it.Close()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the bounds of %s: %w", topic, err)
+	}
+	return out, nil
 }
 
 type badgerConsumer struct {
@@ -1043,6 +1077,9 @@ func before(a, b segRef) bool { return a.seg < b.seg || a.seg == b.seg && a.pos 
 
 // Commit implements Consumer.
 func (c *badgerConsumer) Commit(ctx context.Context, offsets ...Offset) error {
+	if c.group == "" {
+		return ErrNoGroup
+	}
 	if len(offsets) == 0 {
 		return nil
 	}

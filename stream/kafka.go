@@ -1,12 +1,14 @@
 package stream
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -394,8 +396,8 @@ func (k *Kafka) ensureTopic(ctx context.Context, topic string) error {
 // joins the group, which happens in the background: the first Fetch waits
 // for the partitions the group assigns.
 func (k *Kafka) Consume(group string, topics ...string) (Consumer, error) {
-	if group == "" || len(topics) == 0 {
-		return nil, errors.New("cannot consume: a group and at least one topic are needed")
+	if len(topics) == 0 {
+		return nil, errors.New("cannot consume: no topic")
 	}
 	if k.closed.Load() {
 		return nil, ErrClosed
@@ -409,18 +411,22 @@ func (k *Kafka) Consume(group string, topics ...string) (Consumer, error) {
 	}
 	c := &kafkaConsumer{group: group, log: k.log, k: k, warned: logs.Throttle{Every: time.Minute}}
 	opts := append(k.clientOpts(),
-		kgo.ConsumerGroup(group),
 		kgo.ConsumeTopics(topics...),
-		kgo.DisableAutoCommit(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.OnPartitionsAssigned(c.assigned),
-		kgo.OnPartitionsRevoked(c.revoked),
-		kgo.OnPartitionsLost(c.lost),
 	)
-	if id := k.cfg.InstanceID; id != "" {
+	if group != "" {
+		opts = append(opts,
+			kgo.ConsumerGroup(group),
+			kgo.DisableAutoCommit(),
+			kgo.OnPartitionsAssigned(c.assigned),
+			kgo.OnPartitionsRevoked(c.revoked),
+			kgo.OnPartitionsLost(c.lost),
+		)
+	}
+	if id := k.cfg.InstanceID; id != "" && group != "" {
 		opts = append(opts, kgo.InstanceID(id))
 	}
-	if st := k.cfg.SessionTimeout; st > 0 {
+	if st := k.cfg.SessionTimeout; st > 0 && group != "" {
 		// Heartbeats at most a third of the session apart, as Kafka
 		// advises. A rebalance waits for every member to join again, up to
 		// the rebalance timeout (60s by default), however short the
@@ -444,6 +450,39 @@ func (k *Kafka) Consume(group string, topics ...string) (Consumer, error) {
 	}
 	k.consumers[c] = struct{}{}
 	return c, nil
+}
+
+// Bounds implements Log with the partitions' start and end offsets.
+func (k *Kafka) Bounds(ctx context.Context, topic string) ([]Bound, error) {
+	if k.closed.Load() {
+		return nil, ErrClosed
+	}
+	starts, err := k.adm.ListStartOffsets(ctx, topic)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the bounds of %s: %w", topic, err)
+	}
+	ends, err := k.adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the bounds of %s: %w", topic, err)
+	}
+	var out []Bound
+	var failed error
+	ends.Each(func(end kadm.ListedOffset) {
+		start, _ := starts.Lookup(topic, end.Partition)
+		switch {
+		case errors.Is(end.Err, kerr.UnknownTopicOrPartition):
+			// never written: no bounds
+		case end.Err != nil || start.Err != nil:
+			failed = cmp.Or(failed, end.Err, start.Err)
+		default:
+			out = append(out, Bound{Partition: end.Partition, Start: start.Offset, End: end.Offset})
+		}
+	})
+	if failed != nil {
+		return nil, fmt.Errorf("cannot read the bounds of %s: %w", topic, failed)
+	}
+	slices.SortFunc(out, func(a, b Bound) int { return cmp.Compare(a.Partition, b.Partition) })
+	return out, nil
 }
 
 // Ping reports whether a broker answers.
@@ -614,6 +653,9 @@ func (c *kafkaConsumer) Commit(ctx context.Context, offsets ...Offset) error {
 	if c.closed.Load() {
 		return ErrClosed
 	}
+	if c.group == "" {
+		return ErrNoGroup
+	}
 	if len(offsets) == 0 {
 		return nil
 	}
@@ -660,6 +702,10 @@ func (c *kafkaConsumer) Close() error {
 	c.k.mu.Lock()
 	delete(c.k.consumers, c)
 	c.k.mu.Unlock()
+	if c.group == "" {
+		c.cl.Close()
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
 	defer cancel()
 	err := c.cl.LeaveGroupContext(ctx)

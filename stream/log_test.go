@@ -295,6 +295,67 @@ func TestRetentionByAge(t *testing.T) {
 			t.Fatalf("after retention got %q at offset %d; want new at 2", rs[0].Value, rs[0].Offset)
 		}
 		expectNothing(t, c)
+		if bs, err := l.Bounds(ctxT(t), testTopic); err != nil || !slices.Equal(bs, []Bound{{Partition: 0, Start: 2, End: 3}}) {
+			t.Fatalf("bounds after retention %+v, %v; want offsets 2 to 3", bs, err)
+		}
+	})
+}
+
+// TestReadersWithoutGroup: consumers without a group each read every
+// partition from the start, alone, and cannot commit; Bounds says where
+// each partition ends.
+func TestReadersWithoutGroup(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		l := b.open(t, Topics{Partitions: 3})
+		if bs, err := l.Bounds(ctxT(t), "wa.never"); err != nil || len(bs) != 0 {
+			t.Fatalf("bounds of a topic never written: %+v, %v; want none", bs, err)
+		}
+		var recs []*Record
+		for i := range 60 {
+			recs = append(recs, rec(testTopic, fmt.Sprint(i%7), fmt.Sprint(i)))
+		}
+		if err := l.Append(ctxT(t), recs...); err != nil {
+			t.Fatalf("append: %v", err)
+		}
+		want := make([]Bound, 3)
+		for i := range want {
+			want[i].Partition = int32(i)
+		}
+		for _, r := range recs {
+			want[r.Partition].End = max(want[r.Partition].End, r.Offset+1)
+		}
+		// A group that committed everything does not move the readers.
+		g := mustConsume(t, l, "g", testTopic)
+		var commits []Offset
+		for _, r := range readN(t, g, 60) {
+			commits = append(commits, r.NextOffset())
+		}
+		// Every record is readable now, so the bounds hold them all.
+		if bs, err := l.Bounds(ctxT(t), testTopic); err != nil || !slices.Equal(bs, want) {
+			t.Fatalf("bounds %+v, %v; want %+v", bs, err, want)
+		}
+		if err := g.Commit(ctxT(t), commits...); err != nil {
+			t.Fatalf("commit: %v", err)
+		}
+		r1, r2 := mustConsume(t, l, "", testTopic), mustConsume(t, l, "", testTopic)
+		for _, c := range []Consumer{r1, r2} {
+			seen := map[string]bool{}
+			for _, r := range readN(t, c, 60) {
+				seen[string(r.Value)] = true
+			}
+			if len(seen) != 60 {
+				t.Fatalf("a reader without a group read %d distinct records; want all 60", len(seen))
+			}
+			expectNothing(t, c)
+		}
+		if err := r1.Commit(ctxT(t), Offset{Topic: testTopic, Partition: 0, Next: 1}); !errors.Is(err, ErrNoGroup) {
+			t.Fatalf("commit without a group: %v; want ErrNoGroup", err)
+		}
+		for _, c := range []Consumer{r1, r2} {
+			if err := c.Close(); err != nil {
+				t.Fatalf("close a reader without a group: %v", err)
+			}
+		}
 	})
 }
 

@@ -27,12 +27,27 @@ type Log interface {
 
 	// Consume starts a consumer of topics in group. Each partition resumes
 	// after the group's committed offset, or at the oldest retained record
-	// when the group has none.
+	// when the group has none. With no group ("") the consumer reads every
+	// partition from its oldest retained record by itself: it shares no
+	// partition with other consumers and cannot commit.
 	Consume(group string, topics ...string) (Consumer, error)
+
+	// Bounds returns, for each partition of topic, the offset of its
+	// oldest retained record (Start) and the end of what consumers can
+	// read now (End): a consumer from Start reads the records below End,
+	// with gaps where writes failed. A topic that does not exist has no
+	// bounds.
+	Bounds(ctx context.Context, topic string) ([]Bound, error)
 
 	// Close flushes what was appended and releases the log. Appends and
 	// fetches after Close fail with ErrClosed.
 	Close() error
+}
+
+// Bound is where a partition starts and ends (Log.Bounds).
+type Bound struct {
+	Partition  int32
+	Start, End int64
 }
 
 // Consumer reads records of one group.

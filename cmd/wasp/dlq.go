@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -45,7 +44,6 @@ type deadLetter struct {
 type dlqAPI struct {
 	log    stream.Log
 	topics TopicsConfig
-	mu     sync.Mutex // one reader at a time: they share a consumer group
 }
 
 func (d *dlqAPI) register(mux *http.ServeMux) {
@@ -54,32 +52,57 @@ func (d *dlqAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/dlq/{id}/replay", d.replay)
 }
 
-// read returns every record the dead-letter topic holds now.
+// read returns every record the dead-letter topic holds now: it reads
+// without a group (readers neither share partitions nor wait for a group
+// to form) up to the ends the log gives, or until nothing comes for
+// dlqIdle when a write that failed left a gap before an end.
 func (d *dlqAPI) read(ctx context.Context) ([]*stream.Record, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	// A group that never commits reads from the oldest record each time.
-	c, err := d.log.Consume("wasp-dlq-reader", d.topics.DLQ)
+	bounds, err := d.log.Bounds(ctx, d.topics.DLQ)
+	if err != nil {
+		return nil, err
+	}
+	ends := map[int32]int64{} // the partitions still to read to their end
+	for _, b := range bounds {
+		if b.End > b.Start {
+			ends[b.Partition] = b.End
+		}
+	}
+	if len(ends) == 0 {
+		return nil, nil
+	}
+	c, err := d.log.Consume("", d.topics.DLQ)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
 	var out []*stream.Record
-	wait := 10 * time.Second // the first fetch may wait for a group to form
-	for {
-		fctx, cancel := context.WithTimeout(ctx, wait)
+	for len(ends) > 0 {
+		fctx, cancel := context.WithTimeout(ctx, dlqIdle)
 		recs, err := c.Fetch(fctx, 10_000)
 		cancel()
-		out = append(out, recs...)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return out, nil // nothing more within the wait: the end
+			if errors.Is(err, context.DeadlineExceeded) {
+				break
+			}
+			return nil, err
 		}
-		wait = 300 * time.Millisecond
+		for _, r := range recs {
+			if end, ok := ends[r.Partition]; ok && r.Offset < end {
+				out = append(out, r)
+				if r.Offset == end-1 {
+					delete(ends, r.Partition)
+				}
+			}
+		}
 	}
+	return out, nil
 }
+
+// dlqIdle is how long read waits for a record before an end.
+const dlqIdle = 5 * time.Second
 
 func (d *dlqAPI) letter(r *stream.Record, body bool) deadLetter {
 	l := deadLetter{ID: fmt.Sprintf("%d-%d", r.Partition, r.Offset), Time: r.Time.UTC(), PhoneNumberID: string(r.Key),

@@ -352,10 +352,8 @@ func (c *Config) senderConfig(logger *slog.Logger) sender.Config {
 // on it takes back its partitions at once. An id need only be unique
 // within each group: processes that share a directory (say `wasp
 // process` and `wasp send`) consume different groups, and two that run
-// the same stage cannot share one (its store there is locked). The one
-// exception is the dead-letter reader of `wasp dlq` and of the API: two
-// reading at the same moment fence each other, as before they split the
-// topic between them.
+// the same stage cannot share one (its store there is locked); the
+// dead-letter API reads without a group.
 func kafkaInstanceID(dataDir string) (string, error) {
 	path := filepath.Join(dataDir, "kafka-instance-id")
 	fail := func(err error) (string, error) {
