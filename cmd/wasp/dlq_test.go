@@ -7,21 +7,32 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+
 	"wasp/bench/sim"
 )
 
 // TestDLQThroughTheBinary: a reply Meta refuses for good and a signed body
 // that is not JSON are listed by `wasp dlq list`; replaying the reply
-// sends it once, however often it is replayed.
+// sends it once, however often it is replayed. On both logs.
 func TestDLQThroughTheBinary(t *testing.T) {
+	t.Run("embedded", func(t *testing.T) { testDLQ(t, "") })
+	t.Run("kafka", func(t *testing.T) {
+		cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cluster.Close()
+		testDLQ(t, strings.Join(cluster.ListenAddrs(), ","))
+	})
+}
+
+func testDLQ(t *testing.T, brokers string) {
 	s := serveSim(t, sim.Config{Tokens: []string{"tok-dlq"}})
 	number := sim.DefaultPhoneNumberID
 	p := startWasp(t, map[string]string{"WASP_APP_SECRET": "s3cret", "WASP_VERIFY_TOKEN": "v", "WASP_DATA_DIR": t.TempDir(),
 		"WASP_GRAPH_URL": s.URL(), "WASP_ACCESS_TOKEN": "tok-dlq", "WASP_PHONE_NUMBER_ID": number,
-		"WASP_API_TOKEN": "api-tok"})
-	s.FailNext(1, 131026) // the reply: undeliverable, not retried
-	postSigned(t, p, "s3cret", textWebhook(number, "5215550002222", "wamid.dlq1", "hola"))
-	postSigned(t, p, "s3cret", []byte("not json at all"))
+		"WASP_API_TOKEN": "api-tok", "WASP_KAFKA_BROKERS": brokers})
 
 	env := func(k string) string {
 		return map[string]string{"WASP_ADMIN_LISTEN": p.admin, "WASP_API_TOKEN": "api-tok"}[k]
@@ -31,6 +42,12 @@ func TestDLQThroughTheBinary(t *testing.T) {
 		code := run(append([]string{"dlq"}, args...), env, &out, &errOut)
 		return out.String() + errOut.String(), code
 	}
+	if out, code := dlq("list"); code != 0 || !strings.Contains(out, "0 shown of 0") {
+		t.Fatalf("wasp dlq list before any dead letter: exit %d:\n%s", code, out)
+	}
+	s.FailNext(1, 131026) // the reply: undeliverable, not retried
+	postSigned(t, p, "s3cret", textWebhook(number, "5215550002222", "wamid.dlq1", "hola"))
+	postSigned(t, p, "s3cret", []byte("not json at all"))
 	var listed struct {
 		DeadLetters []deadLetter `json:"dead_letters"`
 	}
