@@ -218,6 +218,9 @@ func TestBadgerRuns(t *testing.T) {
 	if err := l.Append(ctxT(t), recs[200:]...); err != nil {
 		t.Fatal(err)
 	}
+	// Appends are answered before their index is written; records are
+	// shown to consumers after.
+	readN(t, mustConsume(t, l, "indexed", testTopic), len(recs))
 	if n := indexEntries(t, l); n != 6 {
 		t.Fatalf("%d index entries for two appends to three partitions; want 6", n)
 	}
