@@ -821,7 +821,7 @@ func (l *Badger) Bounds(ctx context.Context, topic string) ([]Bound, error) {
 	ps, ok := l.parts[topic]
 	l.mu.Unlock()
 	if !ok {
-		return nil, nil // never written
+		return nil, nil // no such topic
 	}
 	out := make([]Bound, len(ps))
 	err := l.db.View(func(txn *badger.Txn) error {

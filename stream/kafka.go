@@ -394,7 +394,8 @@ func (k *Kafka) ensureTopic(ctx context.Context, topic string) error {
 
 // Consume implements Log. It creates the topics it has not seen yet and
 // joins the group, which happens in the background: the first Fetch waits
-// for the partitions the group assigns.
+// for the partitions the group assigns. Without a group the client
+// fetches every partition itself.
 func (k *Kafka) Consume(group string, topics ...string) (Consumer, error) {
 	if len(topics) == 0 {
 		return nil, errors.New("cannot consume: no topic")

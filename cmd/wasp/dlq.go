@@ -55,7 +55,7 @@ func (d *dlqAPI) register(mux *http.ServeMux) {
 // read returns every record the dead-letter topic holds now: it reads
 // without a group (readers neither share partitions nor wait for a group
 // to form) up to the ends the log gives, or until nothing comes for
-// dlqIdle when a write that failed left a gap before an end.
+// dlqIdle when a write that failed left a gap just before an end.
 func (d *dlqAPI) read(ctx context.Context) ([]*stream.Record, error) {
 	bounds, err := d.log.Bounds(ctx, d.topics.DLQ)
 	if err != nil {
@@ -90,11 +90,15 @@ func (d *dlqAPI) read(ctx context.Context) ([]*stream.Record, error) {
 			return nil, err
 		}
 		for _, r := range recs {
-			if end, ok := ends[r.Partition]; ok && r.Offset < end {
+			end, ok := ends[r.Partition]
+			if !ok {
+				continue
+			}
+			if r.Offset < end {
 				out = append(out, r)
-				if r.Offset == end-1 {
-					delete(ends, r.Partition)
-				}
+			}
+			if r.Offset >= end-1 {
+				delete(ends, r.Partition)
 			}
 		}
 	}
