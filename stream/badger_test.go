@@ -278,6 +278,7 @@ func TestBadgerReadsPerRecordIndex(t *testing.T) {
 	if err := l.Append(ctxT(t), recs...); err != nil {
 		t.Fatal(err)
 	}
+	readN(t, mustConsume(t, l, "indexed", testTopic), len(recs)) // their index is written
 	// Rewrite every run as one entry per record, in the older form.
 	err = l.db.Update(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{'d'}})
