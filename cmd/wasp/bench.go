@@ -51,7 +51,7 @@ func runBench(args []string, getenv func(string) string, stdout, stderr io.Write
 		for _, s := range load.Scenarios {
 			fmt.Fprintf(&sc, "  %-12s %s\n", s.Name, s.About)
 		}
-		fmt.Fprintf(stderr, benchUsage, sc.String())
+		fmt.Fprintf(fs.Output(), benchUsage, sc.String())
 		fs.PrintDefaults()
 	}
 	var cfg load.Config
@@ -72,8 +72,8 @@ func runBench(args []string, getenv func(string) string, stdout, stderr io.Write
 	numbers := fs.String("numbers", "", "remote mode: comma-separated phone_number_ids of the target's tenants (default the simulator's)")
 	out := fs.String("out", ".", "directory of the JSON and HTML reports")
 	jsonOnly := fs.Bool("json", false, "print only the JSON on stdout")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if exit, done := parseFlags(fs, args, stdout); done {
+		return exit
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "wasp bench: unexpected argument %q\n", fs.Arg(0))

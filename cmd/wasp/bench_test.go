@@ -67,5 +67,4 @@ func TestBenchUsageErrors(t *testing.T) {
 	f("unknown scenario", 1, "--scenario", "nope")
 	f("not a message kind", 2, "--types", "pigeon=1")
 	f("app secret", 1, "--target", "http://127.0.0.1:1/webhook")
-	f("retry-storm", 2, "-h")
 }

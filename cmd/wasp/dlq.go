@@ -262,8 +262,8 @@ func runDLQ(args []string, getenv func(string) string, stdout, stderr io.Writer)
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		id, args = args[0], args[1:]
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if exit, done := parseFlags(fs, args, stdout); done {
+		return exit
 	}
 	if id == "" && fs.NArg() > 0 {
 		id = fs.Arg(0)

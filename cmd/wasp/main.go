@@ -135,8 +135,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	configPath := fs.String("config", "", "YAML configuration file")
 	demo := fs.Bool("demo", false, "run without a Meta app, with demo credentials")
 	check := fs.Bool("check", false, "validate the configuration and exit")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if exit, done := parseFlags(fs, args, stdout); done {
+		return exit
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "wasp %s: unexpected argument %q\n", cmd, fs.Arg(0))
@@ -343,6 +343,27 @@ func (c *Config) senderConfig(logger *slog.Logger) sender.Config {
 		SettleDelay:   c.Send.SettleDelay,
 		MaxInFlight:   c.Send.MaxInFlight,
 		Logger:        logger,
+	}
+}
+
+// parseFlags parses a command's flags into fs, whose output is stderr.
+// It says whether the command is done, and its exit code: -h prints the
+// usage on stdout (0); a bad flag, its error and the usage on stderr (2).
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (exit int, done bool) {
+	usage := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.Usage = usage
+	switch {
+	case err == nil:
+		return 0, false
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return 0, true
+	default:
+		fs.Usage()
+		return 2, true
 	}
 }
 

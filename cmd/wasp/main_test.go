@@ -743,3 +743,24 @@ func TestDemoThroughTheBinary(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpAndBadFlags: every command's -h prints its usage on stdout and
+// exits 0; a flag it does not know is named on stderr, with the usage,
+// and exits 2.
+func TestHelpAndBadFlags(t *testing.T) {
+	for _, cmd := range [][]string{{"run"}, {"ingest"}, {"migrate"}, {"sim"}, {"bench"}, {"dlq", "list"}, {"admin", "phone", "list"}} {
+		var out, errb bytes.Buffer
+		if code := run(append(cmd, "-h"), env(nil), &out, &errb); code != 0 || !strings.Contains(out.String(), "-") || errb.Len() > 0 {
+			t.Errorf("wasp %v -h: exit %d, stdout %q, stderr %q; want 0 and the usage on stdout", cmd, code, out.String(), errb.String())
+		}
+		out.Reset()
+		errb.Reset()
+		if code := run(append(cmd, "--no-such-flag"), env(nil), &out, &errb); code != 2 || !strings.Contains(errb.String(), "no-such-flag") {
+			t.Errorf("wasp %v --no-such-flag: exit %d, stderr %q; want 2 naming the flag", cmd, code, errb.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	if run([]string{"bench", "-h"}, env(nil), &out, &errb); !strings.Contains(out.String(), "retry-storm") {
+		t.Errorf("wasp bench -h does not list the scenarios:\n%s", out.String())
+	}
+}

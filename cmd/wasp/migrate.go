@@ -17,8 +17,8 @@ func runMigrate(args []string, getenv func(string) string, stdout, stderr io.Wri
 	fs := flag.NewFlagSet("wasp migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "YAML configuration file")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if exit, done := parseFlags(fs, args, stdout); done {
+		return exit
 	}
 	cfg, err := loadConfig(*configPath, getenv)
 	if err != nil {

@@ -33,8 +33,8 @@ func runSim(args []string, getenv func(string) string, stdout, stderr io.Writer)
 	errRate := fs.Float64("error-rate", 0, "share of sends answered with an error (131000)")
 	latency := fs.Duration("latency", 0, "added latency of every Graph answer")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if exit, done := parseFlags(fs, args, stdout); done {
+		return exit
 	}
 	if *webhook != "" && *secret == "" {
 		fmt.Fprintln(stderr, "cannot start: --webhook needs the app secret that signs webhooks (--app-secret or WASP_APP_SECRET)")
