@@ -35,6 +35,10 @@ type admin struct {
 func newAdmin(cfg *Config, log any) *admin {
 	a := &admin{addr: cfg.AdminListen, token: cfg.APIToken, deps: map[string]pinger{}, mux: http.NewServeMux(), api: http.NewServeMux()}
 	a.mux.Handle("/api/", a.authorized(a.api))
+	// What the API does not serve is answered in JSON too.
+	a.api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		jsonapi.Error(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})
 	if p, ok := log.(pinger); ok {
 		a.deps["log"] = p
 	}

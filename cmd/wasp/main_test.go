@@ -764,3 +764,26 @@ func TestHelpAndBadFlags(t *testing.T) {
 		t.Errorf("wasp bench -h does not list the scenarios:\n%s", out.String())
 	}
 }
+
+// TestAPIUnknownEndpoint: a path the API does not serve is a JSON 404,
+// behind the token like the rest.
+func TestAPIUnknownEndpoint(t *testing.T) {
+	a := newAdmin(&Config{AdminListen: "127.0.0.1:0", APIToken: "tok"}, nil)
+	get := func(auth string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", "/api/v1/nope", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		w := httptest.NewRecorder()
+		a.mux.ServeHTTP(w, req)
+		return w
+	}
+	if w := get(""); w.Code != http.StatusUnauthorized {
+		t.Errorf("without the token: %d; want 401", w.Code)
+	}
+	w := get("tok")
+	var body struct{ Error string }
+	if err := json.Unmarshal(w.Body.Bytes(), &body); w.Code != http.StatusNotFound || err != nil || !strings.Contains(body.Error, "/api/v1/nope") {
+		t.Errorf("unknown endpoint: %d %q; want 404 with a JSON error naming it", w.Code, w.Body.String())
+	}
+}
