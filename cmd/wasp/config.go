@@ -236,6 +236,19 @@ const (
 )
 
 // loadConfig reads the YAML file at path (if any), then the environment.
+// unknownField is how the YAML decoder names a key no setting has.
+var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+// yamlProblems are the decoder's complaints about a config file in the
+// settings' terms rather than Go's.
+func yamlProblems(te *yaml.TypeError) []string {
+	out := make([]string, len(te.Errors))
+	for i, e := range te.Errors {
+		out[i] = unknownField.ReplaceAllString(e, `unknown setting "$1" (every setting is in deploy/wasp.example.yaml)`)
+	}
+	return out
+}
+
 func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	cfg := &Config{}
 	if path != "" {
@@ -246,6 +259,10 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+			var te *yaml.TypeError
+			if errors.As(err, &te) {
+				return nil, fmt.Errorf("cannot use the config file %s:\n  %s", path, strings.Join(yamlProblems(te), "\n  "))
+			}
 			return nil, fmt.Errorf("cannot parse the config file %s: %w", path, err)
 		}
 	}

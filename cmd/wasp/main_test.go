@@ -82,7 +82,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 
 	cfgFile := filepath.Join(t.TempDir(), "wasp.yaml")
 	os.WriteFile(cfgFile, []byte("listen: ':8080'\nlisten_port: 9\n"), 0o600)
-	f(ok, []string{"run", "--config", cfgFile}, "field listen_port not found")
+	f(ok, []string{"run", "--config", cfgFile}, `line 2: unknown setting "listen_port" (every setting is in deploy/wasp.example.yaml)`)
 }
 
 func TestCheck(t *testing.T) {
