@@ -229,15 +229,20 @@ func serve(ctx context.Context, cmd string, cfg *Config, logger *slog.Logger, de
 		if cfg.ClickHouse.Addr != "" {
 			// Events also go to ClickHouse, each once. The schema is
 			// brought up to date first when ClickHouse answers; else the
-			// loader waits for it and `wasp migrate` applies it.
-			migrateOnStart(ctx, cfg, logger)
+			// loader applies it once ClickHouse does, then loads.
+			migrated := migrateOnStart(ctx, cfg, logger)
 			ld, err := analytics.NewLoader(analytics.LoaderConfig{Addr: cfg.ClickHouse.Addr,
 				Database: cfg.ClickHouse.Database, Topic: cfg.Topics.Events, Logger: logger.With("stage", "loader")}, log)
 			if err != nil {
 				return fail(err)
 			}
 			adm.deps["clickhouse"] = ld
-			stages.add("loader", ld.Run, ld.Close)
+			stages.add("loader", func(c context.Context) error {
+				if !migrated && !migrateWhenUp(c, cfg, logger.With("stage", "loader")) {
+					return nil // stopped first
+				}
+				return ld.Run(c)
+			}, ld.Close)
 			// The dashboard reads ClickHouse when it answers at start.
 			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			conn, err := analytics.Connect(cctx, analytics.ClientConfig{Addr: cfg.ClickHouse.Addr})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"wasp/analytics"
@@ -636,13 +638,7 @@ func TestOpenAIThroughTheBinary(t *testing.T) {
 // wasp run with WASP_CLICKHOUSE_ADDR land in ClickHouse as exactly N
 // inbound events and N accepted replies, each id once.
 func TestClickHouseCountsThroughTheBinary(t *testing.T) {
-	addr := os.Getenv("WASP_TEST_CLICKHOUSE_ADDR")
-	if addr == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("WASP_TEST_CLICKHOUSE_ADDR is not set and CI is: run make test")
-		}
-		t.Skip("no ClickHouse (WASP_TEST_CLICKHOUSE_ADDR); make test starts one")
-	}
+	addr := clickhouseAddr(t)
 	const n = 60
 	db := fmt.Sprintf("wasp_e2e_%d", time.Now().UnixNano())
 	g := newGraphRecorder(t)
@@ -655,12 +651,7 @@ func TestClickHouseCountsThroughTheBinary(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	conn, err := analytics.Connect(ctx, analytics.ClientConfig{Addr: addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	defer conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
+	conn := connectDropping(ctx, t, addr, db)
 	count := func(where string) (rows, ids uint64) {
 		row := conn.QueryRow(ctx, "SELECT count(), uniqExact(id) FROM "+db+".events WHERE "+where)
 		if err := row.Scan(&rows, &ids); err != nil {
@@ -786,4 +777,103 @@ func TestAPIUnknownEndpoint(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &body); w.Code != http.StatusNotFound || err != nil || !strings.Contains(body.Error, "/api/v1/nope") {
 		t.Errorf("unknown endpoint: %d %q; want 404 with a JSON error naming it", w.Code, w.Body.String())
 	}
+}
+
+// TestClickHouseLateThroughTheBinary: wasp started while ClickHouse does
+// not answer applies the schema once it does and loads every event that
+// waited in the log, each once.
+func TestClickHouseLateThroughTheBinary(t *testing.T) {
+	addr := clickhouseAddr(t)
+	const n = 10
+	db := fmt.Sprintf("wasp_late_%d", time.Now().UnixNano())
+	late := freeAddr(t) // where ClickHouse will answer: nothing listens yet
+	p := spawnAt(t, map[string]string{"WASP_APP_SECRET": "s3cret", "WASP_VERIFY_TOKEN": "v", "WASP_DATA_DIR": t.TempDir(),
+		"WASP_GRAPH_URL": newGraphRecorder(t).srv.URL, "WASP_ACCESS_TOKEN": "tok", "WASP_PHONE_NUMBER_ID": "106540352242922",
+		"WASP_CLICKHOUSE_ADDR": late, "WASP_CLICKHOUSE_DATABASE": db}, freeAddr(t))
+	// Ready but for ClickHouse, which /readyz names.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		code, body := get(p, "/readyz")
+		if code == http.StatusServiceUnavailable && strings.Contains(body, "clickhouse") && !strings.Contains(body, "log:") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz %d %q; want 503 naming ClickHouse alone:\n%s", code, body, output(p))
+		}
+	}
+	for i := range n {
+		postSigned(t, p, "s3cret", textWebhook("106540352242922", "5215550300001", fmt.Sprintf("wamid.late%d", i), "hola"))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	conn := connectDropping(ctx, t, addr, db)
+
+	// ClickHouse comes up: a forwarder to the test server starts
+	// listening at the address wasp was given.
+	ln, err := net.Listen("tcp", late)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				s, err := net.Dial("tcp", addr)
+				if err != nil {
+					return
+				}
+				defer s.Close()
+				go io.Copy(s, c)
+				io.Copy(c, s)
+			}()
+		}
+	}()
+	var rows, ids uint64
+	for {
+		err := conn.QueryRow(ctx, "SELECT count(), uniqExact(id) FROM "+db+".events WHERE kind = 'inbound'").Scan(&rows, &ids)
+		if err == nil && rows >= n {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("ClickHouse holds %d inbound events (%v); want %d:\n%s", rows, err, n, p.out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if rows != n || ids != n {
+		t.Fatalf("%d inbound rows, %d distinct ids; want exactly %d", rows, ids, n)
+	}
+	if code, body := get(p, "/readyz"); code != http.StatusOK {
+		t.Errorf("/readyz once ClickHouse answers: %d %q; want 200", code, body)
+	}
+}
+
+// clickhouseAddr is the test server's native address; without one the
+// test is skipped, except under CI, where make test starts one.
+func clickhouseAddr(t *testing.T) string {
+	addr := os.Getenv("WASP_TEST_CLICKHOUSE_ADDR")
+	if addr == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("WASP_TEST_CLICKHOUSE_ADDR is not set and CI is: run make test")
+		}
+		t.Skip("no ClickHouse (WASP_TEST_CLICKHOUSE_ADDR); make test starts one")
+	}
+	return addr
+}
+
+// connectDropping connects to the ClickHouse server at addr for a test
+// that uses the database db, which is dropped when the test ends.
+func connectDropping(ctx context.Context, t *testing.T, addr, db string) driver.Conn {
+	conn, err := analytics.Connect(ctx, analytics.ClientConfig{Addr: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
+		conn.Close()
+	})
+	return conn
 }

@@ -52,20 +52,53 @@ func runMigrate(args []string, getenv func(string) string, stdout, stderr io.Wri
 }
 
 // migrateOnStart applies the schema if ClickHouse answers within a few
-// seconds; otherwise it says how to apply it later.
-func migrateOnStart(ctx context.Context, cfg *Config, logger *slog.Logger) {
+// seconds, and says whether it did.
+func migrateOnStart(ctx context.Context, cfg *Config, logger *slog.Logger) bool {
+	err := migrateNow(ctx, cfg, logger)
+	if err != nil {
+		logger.Warn("cannot apply the ClickHouse schema now; events wait in the log, and the loader applies it once ClickHouse answers", "err", err)
+	}
+	return err == nil
+}
+
+// migrateRetry is how often the loader tries again to apply the schema
+// that could not be applied at start.
+const migrateRetry = 5 * time.Second
+
+// migrateWhenUp applies the schema, trying every migrateRetry until it
+// is applied or ctx ends (false). The loader starts after it, so that no
+// event lands in a table that a migration then rebuilds.
+func migrateWhenUp(ctx context.Context, cfg *Config, logger *slog.Logger) bool {
+	var warned time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(migrateRetry):
+		}
+		err := migrateNow(ctx, cfg, logger)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() == nil && time.Since(warned) >= time.Minute {
+			warned = time.Now()
+			logger.Warn("cannot apply the ClickHouse schema yet; events wait in the log", "err", err)
+		}
+	}
+}
+
+// migrateNow applies the schema, waiting at most 10 s for ClickHouse.
+func migrateNow(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	conn, err := analytics.Connect(ctx, analytics.ClientConfig{Addr: cfg.ClickHouse.Addr})
-	if err == nil {
-		defer conn.Close()
-		var applied []string
-		if applied, err = analytics.Migrate(ctx, conn, cfg.ClickHouse.Database); err == nil {
-			if len(applied) > 0 {
-				logger.Info("applied the ClickHouse schema", "migrations", len(applied))
-			}
-			return
-		}
+	if err != nil {
+		return err
 	}
-	logger.Warn("cannot apply the ClickHouse schema now; events wait in the log (run wasp migrate once ClickHouse answers)", "err", err)
+	defer conn.Close()
+	applied, err := analytics.Migrate(ctx, conn, cfg.ClickHouse.Database)
+	if err == nil && len(applied) > 0 {
+		logger.Info("applied the ClickHouse schema", "migrations", len(applied))
+	}
+	return err
 }
