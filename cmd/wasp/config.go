@@ -415,6 +415,27 @@ func (c *Config) validate(demo, ingest bool) error {
 	return errors.Join(errs...)
 }
 
+// warnings name what a valid configuration leaves cmd unable to do, and
+// the setting that would do it: without a number no message has a
+// tenant, without a token a tenant's replies cannot be sent.
+func (c *Config) warnings(cmd string) []string {
+	if cmd != "run" && cmd != "process" && cmd != "send" {
+		return nil
+	}
+	var out []string
+	numbers := 0
+	for _, t := range c.Tenants {
+		numbers += len(t.PhoneNumberIDs)
+		if len(t.PhoneNumberIDs) > 0 && t.AccessToken == "" && cmd != "process" {
+			out = append(out, fmt.Sprintf("tenant %q has no access token: its sends fail and go to wa.dlq (set WASP_ACCESS_TOKEN, or tenants[].access_token)", t.ID))
+		}
+	}
+	if numbers == 0 {
+		out = append(out, "no tenant has a phone number: every message goes to wa.dlq as one of an unknown number (set WASP_PHONE_NUMBER_ID, or tenants[].phone_number_ids)")
+	}
+	return out
+}
+
 func isLoopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {

@@ -156,10 +156,16 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	if *check {
 		fmt.Fprintf(stdout, "configuration is valid: %s log, webhooks on %s, admin on %s\n",
 			cfg.logKind(), cfg.Listen, cfg.AdminListen)
+		for _, w := range cfg.warnings(cmd) {
+			fmt.Fprintln(stdout, "warning: "+w)
+		}
 		return 0
 	}
 
 	logger := newLogger(stderr, cfg.LogLevel)
+	for _, w := range cfg.warnings(cmd) {
+		logger.Warn(w)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := serve(ctx, cmd, cfg, logger, *demo); err != nil {

@@ -92,8 +92,27 @@ func TestCheck(t *testing.T) {
 	if code := run([]string{"run", "--check", "--demo"}, env(nil), &out, &errb); code != 0 {
 		t.Fatalf("--check --demo: exit %d: %s", code, errb.String())
 	}
-	if !strings.Contains(out.String(), "configuration is valid: embedded log") {
+	if !strings.Contains(out.String(), "configuration is valid: embedded log") || strings.Contains(out.String(), "warning") {
 		t.Fatalf("--check printed %q", out.String())
+	}
+	// What a valid configuration leaves undone is said, with the setting.
+	for _, c := range []struct {
+		kv   map[string]string
+		cmd  string
+		want string
+	}{
+		{map[string]string{}, "run", "warning: no tenant has a phone number"},
+		{map[string]string{"WASP_PHONE_NUMBER_ID": "1065"}, "run", `warning: tenant "default" has no access token`},
+		{map[string]string{"WASP_PHONE_NUMBER_ID": "1065"}, "process", ""},
+		{map[string]string{"WASP_PHONE_NUMBER_ID": "1065", "WASP_ACCESS_TOKEN": "t"}, "send", ""},
+		{map[string]string{}, "ingest", ""},
+	} {
+		c.kv["WASP_APP_SECRET"], c.kv["WASP_VERIFY_TOKEN"] = "s", "v"
+		out.Reset()
+		code := run([]string{c.cmd, "--check"}, env(c.kv), &out, &errb)
+		if got := out.String(); code != 0 || c.want == "" && strings.Contains(got, "warning") || !strings.Contains(got, c.want) {
+			t.Errorf("wasp %s --check with %v: exit %d, printed %q; want a warning %q", c.cmd, c.kv, code, got, c.want)
+		}
 	}
 	cfgFile := filepath.Join(t.TempDir(), "wasp.yaml")
 	os.WriteFile(cfgFile, []byte(`
