@@ -235,7 +235,6 @@ const (
 	defaultCHDatabase   = "wasp"
 )
 
-// loadConfig reads the YAML file at path (if any), then the environment.
 // unknownField is how the YAML decoder names a key no setting has.
 var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
 
@@ -249,6 +248,7 @@ func yamlProblems(te *yaml.TypeError) []string {
 	return out
 }
 
+// loadConfig reads the YAML file at path (if any), then the environment.
 func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	cfg := &Config{}
 	if path != "" {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"wasp/analytics"
+	"wasp/internal/logs"
 )
 
 // runMigrate is `wasp migrate`: it applies the ClickHouse schema, each
@@ -69,7 +70,7 @@ const migrateRetry = 5 * time.Second
 // is applied or ctx ends (false). The loader starts after it, so that no
 // event lands in a table that a migration then rebuilds.
 func migrateWhenUp(ctx context.Context, cfg *Config, logger *slog.Logger) bool {
-	var warned time.Time
+	warned := logs.Throttle{Every: time.Minute}
 	for {
 		select {
 		case <-ctx.Done():
@@ -80,8 +81,7 @@ func migrateWhenUp(ctx context.Context, cfg *Config, logger *slog.Logger) bool {
 		if err == nil {
 			return true
 		}
-		if ctx.Err() == nil && time.Since(warned) >= time.Minute {
-			warned = time.Now()
+		if ctx.Err() == nil && warned.Allow() {
 			logger.Warn("cannot apply the ClickHouse schema yet; events wait in the log", "err", err)
 		}
 	}
