@@ -71,9 +71,13 @@ func (p *Processor) inbound(it *item) error {
 	switch {
 	case c.Handoff.Mode == ModeHuman:
 		// A person answers; the bot stays silent.
+	case t.Bot == nil:
+		// No automatic replies for this tenant: people answer.
 	case acknowledged(m.Type):
-		reply = p.acknowledgement(t, history)
-	case t.Bot != nil && botAnswers(m.Type):
+		reply = canned(t.Acknowledgement, acknowledgements, history)
+	case unreadable(m):
+		reply = canned(t.Unreadable, apologies, history)
+	case botAnswers(m.Type):
 		in := bot.Input{Tenant: t.ID, Business: t.Business, Text: text, Type: m.Type, ReplyID: replyID(m),
 			UserName: c.ProfileName, History: history, Now: at}
 		rep, err = t.Bot.Reply(context.Background(), in)
@@ -248,8 +252,35 @@ func acknowledged(typ string) bool {
 	return false
 }
 
-func (p *Processor) acknowledgement(t *Tenant, history []bot.Turn) json.RawMessage {
-	text := t.Acknowledgement
+// unreadable reports whether m is a message the Cloud API could not
+// deliver that the customer expects an answer to: a poll they created,
+// a message from a kind of WhatsApp the API does not support. Edits,
+// pins and poll votes arrive the same way and get no answer.
+func unreadable(m *schemas.Message) bool {
+	if m.Type != schemas.TypeUnsupported && m.Type != schemas.TypeUnknown {
+		return false
+	}
+	if m.Unsupported != nil {
+		switch m.Unsupported.Type {
+		case "edit", "pin", "poll_update":
+			return false
+		}
+	}
+	return true
+}
+
+// The texts of canned replies by language, when the tenant sets none.
+var (
+	acknowledgements = map[string]string{"es": "¡Gracias! Lo recibimos.", "en": "Thanks, we got it."}
+	apologies        = map[string]string{
+		"es": "Perdón, no pudimos abrir tu mensaje. ¿Nos lo puedes escribir?",
+		"en": "Sorry, we couldn't open your message. Could you write it to us?",
+	}
+)
+
+// canned is a text reply: text, or if empty the one of byLang in the
+// language of the customer's last words (Spanish when there are none).
+func canned(text string, byLang map[string]string, history []bot.Turn) json.RawMessage {
 	if text == "" {
 		lang := "es"
 		for i := len(history) - 1; i >= 0; i-- {
@@ -258,7 +289,7 @@ func (p *Processor) acknowledgement(t *Tenant, history []bot.Turn) json.RawMessa
 				break
 			}
 		}
-		text = map[string]string{"es": "¡Gracias! Lo recibimos.", "en": "Thanks, we got it."}[lang]
+		text = byLang[lang]
 	}
 	v, _ := json.Marshal(map[string]any{"type": "text", "text": map[string]string{"body": text}})
 	return v

@@ -46,12 +46,16 @@ type Tenant struct {
 	// account updates); empty leaves them without a tenant.
 	WABAID   string
 	Business bot.Business
-	// Bot answers the tenant's customers; nil means no automatic replies
-	// (every conversation waits for a human).
+	// Bot answers the tenant's customers; nil means no automatic replies,
+	// not even the acknowledgements (every conversation waits for a human).
 	Bot bot.Bot
 	// Acknowledgement answers media, locations and contacts; empty means
 	// "¡Gracias! Lo recibimos." / "Thanks, we got it." by language.
 	Acknowledgement string
+	// Unreadable answers messages the Cloud API could not deliver (a
+	// poll, say); empty means "Perdón, no pudimos abrir tu mensaje…" /
+	// "Sorry, we couldn't open your message…" by language.
+	Unreadable string
 	// FallbackTemplate is sent instead of a free-form reply when the window
 	// has closed, if set (a Graph template body).
 	FallbackTemplate json.RawMessage

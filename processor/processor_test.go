@@ -206,7 +206,49 @@ func TestEachInboundType(t *testing.T) {
 	f("5215550000104", "interactive", `"interactive":{"type":"button_reply","button_reply":{"id":"hours","title":"Horario"}}`, "text", "Horario")
 	f("5215550000105", "reaction", `"reaction":{"message_id":"wamid.x","emoji":"👍"}`, "", "")
 	f("5215550000106", "contacts", `"contacts":[{"name":{"formatted_name":"Luis"},"phones":[{"phone":"+1 555"}]}]`, "text", "")
-	f("5215550000107", "unsupported", `"errors":[{"code":131051,"title":"Message type unknown"}],"unsupported":{"type":"poll_creation"}`, "", "")
+	f("5215550000107", "unsupported", `"errors":[{"code":131051,"title":"Message type unknown"}],"unsupported":{"type":"poll_creation"}`, "text", "")
+	f("5215550000108", "unsupported", `"errors":[{"code":131051,"title":"Message type unknown"}],"unsupported":{"type":"edit"}`, "", "")
+}
+
+// TestUnreadableGetsAnApology: a message the Cloud API could not deliver
+// is answered in the customer's language, asking them to write it.
+func TestUnreadableGetsAnApology(t *testing.T) {
+	r := newRig(t, nil)
+	const user = "5215550000109"
+	r.post(text(user, "wamid.before", "hello, good morning"))
+	r.drain(schemas.TopicOutbound, 2, 5*time.Second)
+	r.post(message(user, "wamid.poll", "unsupported", `"errors":[{"code":131051}],"unsupported":{"type":"poll_creation"}`))
+	cs := replies(commands(r.drain(schemas.TopicOutbound, 4, 5*time.Second))) // from the start
+	if len(cs) != 2 || cs[1].ReplyTo != "wamid.poll" {
+		t.Fatalf("replies %+v; want the greeting's, then one to the poll", cs)
+	}
+	var body struct{ Text struct{ Body string } }
+	json.Unmarshal(cs[1].Message, &body)
+	if body.Text.Body != apologies["en"] {
+		t.Fatalf("reply %q; want the English apology", body.Text.Body)
+	}
+}
+
+// TestWithoutBotNothingIsAutomatic: a tenant whose bot is off gets no
+// reply of any kind, not even the acknowledgement of a photo; its
+// conversations are still kept.
+func TestWithoutBotNothingIsAutomatic(t *testing.T) {
+	l, err := stream.OpenBadger(stream.BadgerConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	r := &rig{t: t, log: l, dir: t.TempDir()} // bot nil
+	r.start()
+	t.Cleanup(r.shutdown)
+	const user = "5215550000110"
+	r.post(text(user, "wamid.t", "hola"),
+		message(user, "wamid.i", "image", `"image":{"id":"1","mime_type":"image/jpeg"}`),
+		message(user, "wamid.u", "unsupported", `"unsupported":{"type":"poll_creation"}`))
+	r.waitFor("the three messages", func() bool { c := r.conversation(user); return c != nil && len(c.Messages) == 3 })
+	if cs := commands(r.drain(schemas.TopicOutbound, 0, 500*time.Millisecond)); len(cs) != 0 {
+		t.Fatalf("commands %+v; want none without a bot", cs)
+	}
 }
 
 // TestHolaGetsSpanish: the rules bot answers "hola" in Spanish, with a read
@@ -441,8 +483,9 @@ func TestHandoffAndAPI(t *testing.T) {
 // testdata (schemas/testdata/webhooks/message_*.json): each is recorded in
 // its conversation once, and answered as its type says: bot replies for
 // text and interactive messages, an acknowledgement for media, location,
-// contacts and orders, nothing for reactions, system messages, edits,
-// revokes and unsupported ones.
+// contacts and orders, an apology for what the Cloud API could not
+// deliver (but edits of that kind), nothing for reactions, system
+// messages, edits and revokes.
 func TestEveryInboundShape(t *testing.T) {
 	const testdataNumber = "118429306451287"
 	l, err := stream.OpenBadger(stream.BadgerConfig{Dir: t.TempDir()})
@@ -483,6 +526,8 @@ func TestEveryInboundShape(t *testing.T) {
 			switch {
 			case m.Type == "text" || m.Type == "interactive" || m.Type == "button" || m.Type == "request_welcome":
 				want[m.ID] = "reply"
+			case m.Type == "unsupported" && m.Unsupported.Type != "edit" || m.Type == "unknown":
+				want[m.ID] = "apology"
 			case acknowledged(m.Type):
 				want[m.ID] = "ack"
 			default:

@@ -104,14 +104,16 @@ var DefaultTypes = map[string]float64{
 	"text": 10, "referral": 1, "reply": 1, "product_inquiry": 1,
 	"image": 1, "video": 1, "audio": 1, "voice": 1, "document": 1, "sticker": 1,
 	"location": 1, "contacts": 1, "button_reply": 1, "list_reply": 1, "nfm_reply": 1, "button": 1, "order": 1,
+	"unsupported": 1,
 }
 
 // expectsReply reports whether wasp answers an inbound message of kind
-// (one of sim.InboundTypes) as the processor does: reactions, system
-// messages and unsupported types update the conversation only.
+// (one of sim.InboundTypes) as the processor does: reactions and system
+// messages update the conversation only; an unsupported message (the
+// simulator's are polls) gets an apology.
 func expectsReply(kind string) bool {
 	switch kind {
-	case "reaction", "system", "unsupported":
+	case "reaction", "system":
 		return false
 	}
 	return true

@@ -406,7 +406,9 @@ func (s *Sim) newInbound(n *number, u user, kind string, fu *followUp) *inbound 
 	case "unsupported":
 		m.Errors = []inError{{Code: 131051, Title: "Message type unknown", Message: "Message type unknown",
 			ErrorData: inErrorData{Details: "Message type is currently not supported."}}}
-		m.Unsupported = &inUnsupported{Type: pick([]string{"poll_creation", "poll_update", "edit", "pin"})}
+		// A poll, which the customer expects an answer to; the edits,
+		// pins and votes that arrive the same way go unanswered.
+		m.Unsupported = &inUnsupported{Type: "poll_creation"}
 	}
 	in := &inbound{typ: kind, wamid: m.ID}
 	b, _ := json.Marshal(&m)

@@ -55,7 +55,7 @@ func (c *Config) processorConfig(logger *slog.Logger) (processor.Config, error) 
 			tb = r
 		}
 		tenants = append(tenants, processor.Tenant{ID: t.ID, Numbers: t.PhoneNumberIDs, WABAID: t.WABAID, Business: b, Bot: tb,
-			Acknowledgement: t.Bot.Acknowledgement})
+			Acknowledgement: t.Bot.Acknowledgement, Unreadable: t.Bot.Unreadable})
 	}
 	return processor.Config{
 		Topic: c.Topics.Webhooks, OutboundTopic: c.Topics.Outbound, EventsTopic: c.Topics.Events, DLQTopic: c.Topics.DLQ,

@@ -103,6 +103,8 @@ type BotConfig struct {
 	DailyTokenBudget int     `yaml:"daily_token_budget"`
 	// Acknowledgement answers media, locations and contacts.
 	Acknowledgement string `yaml:"acknowledgement"`
+	// Unreadable answers messages the Cloud API could not deliver.
+	Unreadable string `yaml:"unreadable"`
 	// Off disables automatic replies: every conversation waits for a human.
 	Off bool `yaml:"off"`
 }
