@@ -590,7 +590,7 @@ func (c *Config) applyDemo() {
 		t.AccessToken = demoAccessToken
 	}
 	if t.Business.Name == "" {
-		t.Business = bot.Business{Name: "Wasp Demo Café", Sector: "café", Hours: "lunes a sábado de 8:00 a 20:00",
+		t.Business = bot.Business{Name: "Wasp Demo Café", Sector: "café", Hours: "8:00–20:00, lun–sáb (Mon–Sat)",
 			Phone: "+1 555 0100", Website: "https://cafe.example", Address: "Calle Mayor 1"}
 	}
 	if c.Graph.URL == defaultGraphURL {
