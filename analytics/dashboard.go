@@ -2,6 +2,8 @@ package analytics
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
@@ -180,8 +182,10 @@ func (r *Rollups) Numbers(_ context.Context, p Period) ([]NumberStats, error) {
 //	GET /api/v1/dashboard/numbers?tenant=&from=&to=
 //	GET /api/v1/dashboard/alerts?tenant=&from=&to=&limit=
 //
-// from and to are RFC 3339 times or Unix seconds; the default period is
-// the last 24 hours. The caller guards mux with the API token.
+// from and to are RFC 3339 times, dates (their midnight, UTC) or Unix
+// seconds; the period holds from and not to. By default it is the 24
+// hours before to, and to is now. The caller guards mux with the API
+// token.
 func Register(mux *http.ServeMux, src Source) {
 	handle := func(path string, f func(r *http.Request, p Period) (any, error)) {
 		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
@@ -192,19 +196,26 @@ func Register(mux *http.ServeMux, src Source) {
 					jsonapi.Write(w, http.StatusOK, v)
 					return
 				}
-				jsonapi.Write(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
-				return
 			}
-			jsonapi.Write(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			status := http.StatusServiceUnavailable
+			if _, bad := errors.AsType[*badParam](err); bad {
+				status = http.StatusBadRequest
+			}
+			jsonapi.Write(w, status, map[string]string{"error": err.Error()})
 		})
 	}
 	handle("/api/v1/dashboard/summary", func(r *http.Request, p Period) (any, error) {
 		return src.Summary(r.Context(), p)
 	})
 	handle("/api/v1/dashboard/trends", func(r *http.Request, p Period) (any, error) {
-		step := time.Hour
-		if r.URL.Query().Get("step") == "day" {
+		var step time.Duration
+		switch r.URL.Query().Get("step") {
+		case "", "hour":
+			step = time.Hour
+		case "day":
 			step = 24 * time.Hour
+		default:
+			return nil, &badParam{"step must be hour or day"}
 		}
 		pts, err := src.Trends(r.Context(), p, step)
 		return map[string]any{"points": pts}, err
@@ -214,37 +225,55 @@ func Register(mux *http.ServeMux, src Source) {
 		return map[string]any{"numbers": ns}, err
 	})
 	handle("/api/v1/dashboard/alerts", func(r *http.Request, p Period) (any, error) {
-		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-		if limit <= 0 || limit > 1000 {
-			limit = 100
+		limit := 100
+		if v := r.URL.Query().Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 1000 {
+				return nil, &badParam{"limit must be a number from 1 to 1000"}
+			}
+			limit = n
 		}
 		as, err := src.Alerts(r.Context(), p, limit)
 		return map[string]any{"alerts": as}, err
 	})
 }
 
+// period reads the query's tenant, from and to.
 func period(r *http.Request) (Period, error) {
 	q := r.URL.Query()
 	p := Period{Tenant: q.Get("tenant"), To: time.Now().UTC()}
+	var err error
+	if v := q.Get("to"); v != "" {
+		if p.To, err = parseTime("to", v); err != nil {
+			return p, err
+		}
+	}
 	p.From = p.To.Add(-24 * time.Hour)
-	for name, dst := range map[string]*time.Time{"from": &p.From, "to": &p.To} {
-		v := q.Get(name)
-		if v == "" {
-			continue
+	if v := q.Get("from"); v != "" {
+		if p.From, err = parseTime("from", v); err != nil {
+			return p, err
 		}
-		if t, err := time.Parse(time.RFC3339, v); err == nil {
-			*dst = t.UTC()
-		} else if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			*dst = time.Unix(n, 0).UTC()
-		} else {
-			return p, &badParam{name}
-		}
+	}
+	if !p.From.Before(p.To) {
+		return p, &badParam{fmt.Sprintf("from (%s) must be before to (%s)", p.From.Format(time.RFC3339), p.To.Format(time.RFC3339))}
 	}
 	return p, nil
 }
 
-type badParam struct{ name string }
-
-func (b *badParam) Error() string {
-	return b.name + " must be an RFC 3339 time or Unix seconds"
+func parseTime(name, v string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.Unix(n, 0).UTC(), nil
+	}
+	return time.Time{}, &badParam{name + " must be an RFC 3339 time (2026-11-26T09:00:00Z), a date (2026-11-26) or Unix seconds"}
 }
+
+// badParam is a query parameter the API cannot take: a 400.
+type badParam struct{ msg string }
+
+func (b *badParam) Error() string { return b.msg }

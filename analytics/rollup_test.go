@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,5 +143,71 @@ func TestRollupsSummary(t *testing.T) {
 		srv.Close()
 		cancel()
 		<-done
+	}
+}
+
+// TestDashboardParams: the period's forms, and a clear 400 for what the
+// API cannot take rather than an answer for another period.
+func TestDashboardParams(t *testing.T) {
+	l, err := stream.OpenBadger(stream.BadgerConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	appendEvents(t, l, events(10, at))
+	r, err := OpenRollups(RollupConfig{Dir: t.TempDir(), Group: "g"}, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	mux := http.NewServeMux()
+	Register(mux, r)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	get := func(query string, v any) (int, string) {
+		t.Helper()
+		resp, err := http.Get(srv.URL + "/api/v1/dashboard/" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if v != nil {
+			json.Unmarshal(body, v)
+		}
+		return resp.StatusCode, string(body)
+	}
+
+	// A day given as dates holds the day's events.
+	deadline := time.Now().Add(10 * time.Second)
+	var s Summary
+	for s.MessagesIn != 10 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		if code, body := get("summary?from=2026-11-20&to=2026-11-21", &s); code != 200 {
+			t.Fatalf("dates: %d %s", code, body)
+		}
+	}
+	if s.MessagesIn != 10 || !s.From.Equal(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("from 2026-11-20 to 2026-11-21: %d messages in from %v; want 10 from midnight", s.MessagesIn, s.From)
+	}
+	// to alone: the 24 hours before it, not before now.
+	s = Summary{}
+	get("summary?to=2026-11-20T12:00:00Z", &s)
+	if s.MessagesIn != 10 || !s.From.Equal(time.Date(2026, 11, 19, 12, 0, 0, 0, time.UTC)) {
+		t.Fatalf("to alone: %d messages in from %v; want 10 from the day before", s.MessagesIn, s.From)
+	}
+	for _, c := range []struct{ query, want string }{
+		{"summary?from=2026-11-21&to=2026-11-20", "from (2026-11-21T00:00:00Z) must be before to"},
+		{"summary?from=yesterday", "from must be an RFC 3339 time"},
+		{"trends?step=week", "step must be hour or day"},
+		{"alerts?limit=all", "limit must be a number from 1 to 1000"},
+	} {
+		if code, body := get(c.query, nil); code != 400 || !strings.Contains(body, c.want) {
+			t.Errorf("%s: %d %s; want 400 saying %q", c.query, code, body, c.want)
+		}
 	}
 }
