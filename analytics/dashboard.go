@@ -225,13 +225,9 @@ func Register(mux *http.ServeMux, src Source) {
 		return map[string]any{"numbers": ns}, err
 	})
 	handle("/api/v1/dashboard/alerts", func(r *http.Request, p Period) (any, error) {
-		limit := 100
-		if v := r.URL.Query().Get("limit"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 1000 {
-				return nil, &badParam{"limit must be a number from 1 to 1000"}
-			}
-			limit = n
+		limit, err := jsonapi.Limit(r, 100, 1000)
+		if err != nil {
+			return nil, &badParam{err.Error()}
 		}
 		as, err := src.Alerts(r.Context(), p, limit)
 		return map[string]any{"alerts": as}, err

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -33,9 +32,10 @@ func (p *Processor) Register(mux *http.ServeMux) {
 
 func (p *Processor) listConversations(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit := 50
-	if l, err := strconv.Atoi(q.Get("limit")); err == nil && l > 0 && l <= 500 {
-		limit = l
+	limit, err := jsonapi.Limit(r, 50, 500)
+	if err != nil {
+		jsonapi.Error(w, http.StatusBadRequest, err.Error())
+		return
 	}
 	state := q.Get("state")
 	if state != "" && state != ModeBot && state != ModeHuman {

@@ -455,6 +455,9 @@ func TestHandoffAndAPI(t *testing.T) {
 	if n := len(list["conversations"].([]any)); n != 1 {
 		t.Fatalf("%d handed-off conversations listed; want 1", n)
 	}
+	if e := call("GET", "/api/v1/conversations?limit=all", "", 400); e["error"] != "limit must be a number from 1 to 500" {
+		t.Fatalf("limit=all: %v", e)
+	}
 	sent := call("POST", "/api/v1/messages", fmt.Sprintf(`{"phone_number_id":%q,"to":%q,"text":"Hola, soy Marta"}`, number, user), 202)
 	var agent *schemas.SendCommand
 	for _, c := range commands(r.drain(schemas.TopicOutbound, 0, 300*time.Millisecond)) {

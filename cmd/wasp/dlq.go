@@ -129,9 +129,10 @@ func (d *dlqAPI) replayTopic(r *stream.Record) string {
 
 func (d *dlqAPI) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, _ := strconv.Atoi(q.Get("limit"))
-	if limit <= 0 || limit > 10_000 {
-		limit = 100
+	limit, err := jsonapi.Limit(r, 100, 10_000)
+	if err != nil {
+		jsonapi.Error(w, http.StatusBadRequest, err.Error())
+		return
 	}
 	recs, err := d.read(r.Context())
 	if err != nil {
@@ -314,9 +315,13 @@ func runDLQ(args []string, getenv func(string) string, stdout, stderr io.Writer)
 	}
 	switch cmd {
 	case "list":
+		if *limit < 1 || *limit > 10_000 {
+			fmt.Fprintf(stderr, "wasp dlq list: --limit must be from 1 to 10000 (got %d)\n", *limit)
+			return 2
+		}
 		q := "?limit=" + strconv.Itoa(*limit)
 		if *source != "" {
-			q += "&source=" + *source
+			q += "&source=" + url.QueryEscape(*source)
 		}
 		v, code := call("GET", "/api/v1/dlq"+q)
 		if code != 0 || *asJSON {

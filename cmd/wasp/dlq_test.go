@@ -84,6 +84,12 @@ func testDLQ(t *testing.T, brokers string) {
 	if out, code := dlq("list", "--admin", "http://"); code != 2 || !strings.Contains(out, "host:port") {
 		t.Errorf("wasp dlq list --admin http://: exit %d, want 2 and what to give:\n%s", code, out)
 	}
+	if out, code := dlq("list", "--limit", "0"); code != 2 || !strings.Contains(out, "--limit must be from 1") {
+		t.Errorf("wasp dlq list --limit 0: exit %d, want 2 and the range:\n%s", code, out)
+	}
+	if out, code := dlq("list", "--source", "sender", "--limit", "1"); code != 0 || !strings.Contains(out, "1 shown") || !strings.Contains(out, "sender") {
+		t.Errorf("wasp dlq list --source sender --limit 1: exit %d:\n%s", code, out)
+	}
 	if out, code := dlq("show", reply.ID); code != 0 || !strings.Contains(out, `"message"`) {
 		t.Errorf("wasp dlq show %s: exit %d, want the command:\n%s", reply.ID, code, out)
 	}
