@@ -34,7 +34,7 @@ func runMigrate(args []string, getenv func(string) string, stdout, stderr io.Wri
 	defer cancel()
 	conn, err := analytics.Connect(ctx, analytics.ClientConfig{Addr: cfg.ClickHouse.Addr})
 	if err != nil {
-		fmt.Fprintf(stderr, "cannot reach ClickHouse at %s (WASP_CLICKHOUSE_ADDR): %v\n", cfg.ClickHouse.Addr, err)
+		fmt.Fprintf(stderr, "%v (is ClickHouse's native port there? WASP_CLICKHOUSE_ADDR)\n", err)
 		return 1
 	}
 	defer conn.Close()
