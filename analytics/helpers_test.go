@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -13,23 +12,10 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"wasp/internal/chtest"
 	"wasp/schemas"
 	"wasp/stream"
 )
-
-// clickhouseAddr is the ClickHouse server of the integration tests (make test
-// starts it with scripts/clickhouse.sh). Without one the tests skip,
-// except in CI, where they fail.
-func clickhouseAddr(t testing.TB) string {
-	addr := os.Getenv("WASP_TEST_CLICKHOUSE_ADDR")
-	if addr == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("WASP_TEST_CLICKHOUSE_ADDR is not set and CI is: integration tests never skip in CI (run make test)")
-		}
-		t.Skip("no ClickHouse: run scripts/clickhouse.sh start and set WASP_TEST_CLICKHOUSE_ADDR=$(scripts/clickhouse.sh addr)")
-	}
-	return addr
-}
 
 // testDB is a migrated database of its own for one test, dropped after it.
 type testDB struct {
@@ -38,7 +24,7 @@ type testDB struct {
 }
 
 func newTestDB(t testing.TB) *testDB {
-	addr := clickhouseAddr(t)
+	addr := chtest.Addr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	conn, err := Connect(ctx, ClientConfig{Addr: addr})

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"wasp/internal/chtest"
 	"wasp/schemas"
 	"wasp/stream"
 )
@@ -232,7 +233,7 @@ func TestLoaderChild(t *testing.T) {
 		t.Skip("a loader process that TestLoaderSIGKILL starts")
 	}
 	l := openTestLog(t, dir)
-	ld, err := NewLoader(LoaderConfig{Addr: clickhouseAddr(t), Database: os.Getenv("WASP_TEST_LOADER_DB"),
+	ld, err := NewLoader(LoaderConfig{Addr: chtest.Addr(t), Database: os.Getenv("WASP_TEST_LOADER_DB"),
 		BatchRows: 3000, BatchDelay: 10 * time.Millisecond}, l)
 	if err != nil {
 		t.Fatal(err)

@@ -127,9 +127,12 @@ func (d *dlqAPI) replayTopic(r *stream.Record) string {
 	return d.topics.Webhooks
 }
 
+// maxDLQList is the most dead letters one list shows.
+const maxDLQList = 10_000
+
 func (d *dlqAPI) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, err := jsonapi.Limit(r, 100, 10_000)
+	limit, err := jsonapi.Limit(r, 100, maxDLQList)
 	if err != nil {
 		jsonapi.Error(w, http.StatusBadRequest, err.Error())
 		return
@@ -315,8 +318,8 @@ func runDLQ(args []string, getenv func(string) string, stdout, stderr io.Writer)
 	}
 	switch cmd {
 	case "list":
-		if *limit < 1 || *limit > 10_000 {
-			fmt.Fprintf(stderr, "wasp dlq list: --limit must be from 1 to 10000 (got %d)\n", *limit)
+		if *limit < 1 || *limit > maxDLQList {
+			fmt.Fprintf(stderr, "wasp dlq list: --limit must be from 1 to %d (got %d)\n", maxDLQList, *limit)
 			return 2
 		}
 		q := "?limit=" + strconv.Itoa(*limit)

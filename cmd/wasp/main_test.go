@@ -26,6 +26,7 @@ import (
 	"wasp/analytics"
 	"wasp/bench/sim"
 	"wasp/ingest"
+	"wasp/internal/chtest"
 	"wasp/processor/bot"
 	"wasp/schemas"
 	"wasp/stream"
@@ -657,7 +658,7 @@ func TestOpenAIThroughTheBinary(t *testing.T) {
 // wasp run with WASP_CLICKHOUSE_ADDR land in ClickHouse as exactly N
 // inbound events and N accepted replies, each id once.
 func TestClickHouseCountsThroughTheBinary(t *testing.T) {
-	addr := clickhouseAddr(t)
+	addr := chtest.Addr(t)
 	const n = 60
 	db := fmt.Sprintf("wasp_e2e_%d", time.Now().UnixNano())
 	g := newGraphRecorder(t)
@@ -802,7 +803,7 @@ func TestAPIUnknownEndpoint(t *testing.T) {
 // not answer applies the schema once it does and loads every event that
 // waited in the log, each once.
 func TestClickHouseLateThroughTheBinary(t *testing.T) {
-	addr := clickhouseAddr(t)
+	addr := chtest.Addr(t)
 	const n = 10
 	db := fmt.Sprintf("wasp_late_%d", time.Now().UnixNano())
 	late := freeAddr(t) // where ClickHouse will answer: nothing listens yet
@@ -868,19 +869,6 @@ func TestClickHouseLateThroughTheBinary(t *testing.T) {
 	if code, body := get(p, "/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz once ClickHouse answers: %d %q; want 200", code, body)
 	}
-}
-
-// clickhouseAddr is the test server's native address; without one the
-// test is skipped, except under CI, where make test starts one.
-func clickhouseAddr(t *testing.T) string {
-	addr := os.Getenv("WASP_TEST_CLICKHOUSE_ADDR")
-	if addr == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("WASP_TEST_CLICKHOUSE_ADDR is not set and CI is: run make test")
-		}
-		t.Skip("no ClickHouse (WASP_TEST_CLICKHOUSE_ADDR); make test starts one")
-	}
-	return addr
 }
 
 // connectDropping connects to the ClickHouse server at addr for a test
